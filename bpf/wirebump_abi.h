@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (MIT OR GPL-2.0) */
+/*
+ * The kernel/agent contract: every map key and value, verdict, reason code and flow class that
+ * the BPF programs (bpf/) and the agent (agent/) share. This is the ONLY definition; both sides
+ * include this file, and both check the sizes below at compile time.
+ *
+ * Rules: fixed-width __u types only, explicit padding, no bool/enum-typed fields (enum sizes
+ * differ between C and C++ compilers), append-only enums (reason codes are metrics names).
+ */
+#ifndef WIREBUMP_ABI_H
+#define WIREBUMP_ABI_H
+
+#include <linux/types.h>
+
+#define WB_PIN_ROOT_DEFAULT "/sys/fs/bpf/wirebump"
+
+/* What the classifier does with a frame. */
+enum wb_verdict {
+  WB_VERDICT_BYPASS = 0, /* forwarded in kernel, never copied to user space */
+  WB_VERDICT_STEER = 1,  /* delivered to the agent's transparent socket */
+  WB_VERDICT_DROP = 2,   /* only QUIC Initials while QUIC blocking is on */
+  WB_VERDICT_MAX
+};
+
+/* Why. Each reason belongs to exactly one verdict (wb_reason_verdict below). */
+enum wb_reason {
+  WB_REASON_NON_IP = 0,        /* BYPASS: ARP, LLDP, anything not IPv4/IPv6 */
+  WB_REASON_MALFORMED,         /* BYPASS: headers that do not parse; the bridge decides */
+  WB_REASON_FRAGMENT,          /* BYPASS: non-first IP fragment, no L4 header to judge */
+  WB_REASON_OTHER_L4,          /* BYPASS: neither TCP nor UDP */
+  WB_REASON_EXCLUDED_SRC,      /* BYPASS: source in a bypass CIDR */
+  WB_REASON_EXCLUDED_DST,      /* BYPASS: destination in a bypass CIDR */
+  WB_REASON_NOT_CANDIDATE,     /* BYPASS: TCP to a port not in the candidate set */
+  WB_REASON_INTERCEPT_OFF,     /* BYPASS: the global switch is off */
+  WB_REASON_AGENT_DOWN,        /* BYPASS: SYN to a candidate port, no listener (fail open) */
+  WB_REASON_NOT_OWNED,         /* BYPASS: mid-flow TCP not owned by the agent */
+  WB_REASON_UDP,               /* BYPASS: UDP, classified and passed */
+  WB_REASON_STEER_SYN,         /* STEER: SYN to a candidate port, assigned to the listener */
+  WB_REASON_STEER_CLIENT,      /* STEER: later client packet of an agent-owned flow */
+  WB_REASON_STEER_SERVER,      /* STEER: server reply to the agent's upstream socket */
+  WB_REASON_QUIC_BLOCKED,      /* DROP: QUIC Initial on UDP 443 with blocking on */
+  WB_REASON_MAX
+};
+
+/* What the first bytes of a flow look like (UDP judged in kernel; TCP refined by the agent). */
+enum wb_flow_class {
+  WB_CLASS_UNKNOWN = 0,
+  WB_CLASS_TCP,          /* TCP, not yet judged by payload */
+  WB_CLASS_STUN,         /* STUN/TURN with the RFC 5389 magic cookie */
+  WB_CLASS_CLASSIC_STUN, /* RFC 3489 STUN, no cookie */
+  WB_CLASS_MSTURN_MUX,   /* MS-TURN multiplexed 0xFF10 */
+  WB_CLASS_TURN_CHANNEL, /* TURN ChannelData */
+  WB_CLASS_DTLS,
+  WB_CLASS_QUIC,  /* IETF QUIC long header (v1, v2, drafts) */
+  WB_CLASS_GQUIC, /* Google QUIC Q0xx / T05x */
+  WB_CLASS_RTP,
+  WB_CLASS_MAX
+};
+
+/* Single entry (key 0) of the array map wb_config: the policy the agent writes at run time. */
+struct wb_config {
+  __u32 intercept_enabled; /* 0: everything bypasses */
+  __u32 block_quic;        /* 1: drop QUIC Initials on UDP 443 */
+  __u32 bridge_ifindex;    /* steered frames are redirected to this ingress */
+  __u32 steer_mark;        /* skb->mark for the agent's policy-routing rule */
+  __u8 bridge_mac[6];      /* steered frames get this destination MAC */
+  __u16 quic_port;         /* host order; 443 */
+  __u32 agent_pid;         /* informational: which agent wrote this */
+};
+
+/* Flow table key. IPv4 addresses are stored v4-mapped (::ffff:a.b.c.d) so one key serves both. */
+struct wb_flow_key {
+  __u8 saddr[16];
+  __u8 daddr[16];
+  __u16 sport; /* network order */
+  __u16 dport; /* network order */
+  __u8 l4_proto;
+  __u8 pad[3];
+};
+
+struct wb_flow_value {
+  __u64 first_seen_ns; /* bpf_ktime_get_ns */
+  __u64 last_seen_ns;
+  __u64 packets;
+  __u64 bytes;
+  __u8 verdict; /* enum wb_verdict */
+  __u8 reason;  /* enum wb_reason */
+  __u8 flow_class; /* enum wb_flow_class */
+  __u8 pad[5];
+};
+
+/* Per-CPU counters, array maps indexed by reason (wb_counters) and by class (wb_classes). */
+struct wb_counter {
+  __u64 packets;
+  __u64 bytes;
+};
+
+/* LPM trie keys for the bypass CIDR maps. */
+struct wb_lpm_v4 {
+  __u32 prefixlen;
+  __u8 addr[4];
+};
+struct wb_lpm_v6 {
+  __u32 prefixlen;
+  __u8 addr[16];
+};
+
+#ifdef __cplusplus
+#define WB_ABI_ASSERT_SIZE(type, size) static_assert(sizeof(type) == (size), #type " size")
+#else
+#define WB_ABI_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " size")
+#endif
+
+WB_ABI_ASSERT_SIZE(struct wb_config, 28);
+WB_ABI_ASSERT_SIZE(struct wb_flow_key, 40);
+WB_ABI_ASSERT_SIZE(struct wb_flow_value, 40);
+WB_ABI_ASSERT_SIZE(struct wb_counter, 16);
+WB_ABI_ASSERT_SIZE(struct wb_lpm_v4, 8);
+WB_ABI_ASSERT_SIZE(struct wb_lpm_v6, 20);
+
+/* The verdict a reason belongs to. */
+static inline enum wb_verdict wb_reason_verdict(enum wb_reason reason) {
+  if (reason == WB_REASON_QUIC_BLOCKED) return WB_VERDICT_DROP;
+  if (reason >= WB_REASON_STEER_SYN && reason <= WB_REASON_STEER_SERVER) return WB_VERDICT_STEER;
+  return WB_VERDICT_BYPASS;
+}
+
+#endif /* WIREBUMP_ABI_H */
