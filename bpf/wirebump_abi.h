@@ -14,6 +14,32 @@
 
 #define WB_PIN_ROOT_DEFAULT "/sys/fs/bpf/wirebump"
 
+/* Map names (also the pin file names under the pin directory). BPF map names hold 15 chars. */
+#define WB_MAP_CONFIG "wb_config"     /* array[1] of struct wb_config */
+#define WB_MAP_PORTS "wb_ports"       /* hash __u16 port (host order) -> __u32 1: candidate TCP */
+#define WB_MAP_SRC_V4 "wb_src_v4"     /* LPM wb_lpm_v4 -> __u32 1: bypass by source */
+#define WB_MAP_SRC_V6 "wb_src_v6"     /* LPM wb_lpm_v6 -> __u32 1 */
+#define WB_MAP_DST_V4 "wb_dst_v4"     /* LPM wb_lpm_v4 -> __u32 1: bypass by destination */
+#define WB_MAP_DST_V6 "wb_dst_v6"     /* LPM wb_lpm_v6 -> __u32 1 */
+#define WB_MAP_FLOWS "wb_flows"       /* LRU hash wb_flow_key -> wb_flow_value */
+#define WB_MAP_COUNTERS "wb_counters" /* per-CPU array[WB_REASON_MAX] of wb_counter */
+#define WB_MAP_CLASSES "wb_classes"   /* per-CPU array[WB_CLASS_MAX] of wb_counter */
+#define WB_MAP_LISTENER "wb_listener" /* SOCKMAP[2]: the agent's transparent listeners */
+#define WB_MAP_PEERS "wb_peers"       /* DEVMAP ingress ifindex -> egress port (XDP fast path) */
+
+#define WB_FLOWS_MAX 65536
+
+/* Slots of wb_listener. A v4 SYN tries the v4 slot, then the v6 slot (a dual-stack listener). */
+#define WB_LISTENER_V4 0
+#define WB_LISTENER_V6 1
+#define WB_LISTENER_SLOTS 2
+
+/* The classifier leaves its decision in skb->cb[0] (BPF_PROG_TEST_RUN returns it in ctx_out):
+ * WB_DECISION_TAG | class << 16 | reason << 8 | verdict. `wirebump replay` and the tests read
+ * the decision of the very program that runs on the bridge. */
+#define WB_DECISION_TAG 0xB0000000u
+#define WB_DECISION_TAG_MASK 0xFF000000u
+
 /* What the classifier does with a frame. */
 enum wb_verdict {
   WB_VERDICT_BYPASS = 0, /* forwarded in kernel, never copied to user space */
@@ -39,6 +65,10 @@ enum wb_reason {
   WB_REASON_STEER_CLIENT,      /* STEER: later client packet of an agent-owned flow */
   WB_REASON_STEER_SERVER,      /* STEER: server reply to the agent's upstream socket */
   WB_REASON_QUIC_BLOCKED,      /* DROP: QUIC Initial on UDP 443 with blocking on */
+  /* appended by the datapath issue (append-only: these numbers are metric names) */
+  WB_REASON_TO_BRIDGE,         /* BYPASS: addressed to the bridge's own MAC; the bridge delivers it */
+  WB_REASON_TAGGED,            /* BYPASS: VLAN-tagged SYN to a candidate port (agent serves untagged) */
+  WB_REASON_XDP_FAST,          /* BYPASS: known-bypass flow redirected port to port by XDP */
   WB_REASON_MAX
 };
 
