@@ -99,8 +99,10 @@ class CertService final : public HttpBackend {
   const std::string* ca_pem(std::string_view issuer_id) const override;
   Bytes ocsp(std::span<const std::uint8_t> request_der, std::int64_t now) const override;
 
- private:
+ // Per-issuer state (keyring, revocation store, CRL, staples); opaque outside the service.
   struct Issuer;
+
+ private:
   CertService(CertConfig config, std::string crl_host);
   Issuer& issuer_state(IssuerRole role) const;
   const Issuer* find_issuer(std::string_view id) const;
