@@ -50,25 +50,25 @@ enum wb_verdict {
 
 /* Why. Each reason belongs to exactly one verdict (wb_reason_verdict below). */
 enum wb_reason {
-  WB_REASON_NON_IP = 0,        /* BYPASS: ARP, LLDP, anything not IPv4/IPv6 */
-  WB_REASON_MALFORMED,         /* BYPASS: headers that do not parse; the bridge decides */
-  WB_REASON_FRAGMENT,          /* BYPASS: non-first IP fragment, no L4 header to judge */
-  WB_REASON_OTHER_L4,          /* BYPASS: neither TCP nor UDP */
-  WB_REASON_EXCLUDED_SRC,      /* BYPASS: source in a bypass CIDR */
-  WB_REASON_EXCLUDED_DST,      /* BYPASS: destination in a bypass CIDR */
-  WB_REASON_NOT_CANDIDATE,     /* BYPASS: TCP to a port not in the candidate set */
-  WB_REASON_INTERCEPT_OFF,     /* BYPASS: the global switch is off */
-  WB_REASON_AGENT_DOWN,        /* BYPASS: SYN to a candidate port, no listener (fail open) */
-  WB_REASON_NOT_OWNED,         /* BYPASS: mid-flow TCP not owned by the agent */
-  WB_REASON_UDP,               /* BYPASS: UDP, classified and passed */
-  WB_REASON_STEER_SYN,         /* STEER: SYN to a candidate port, assigned to the listener */
-  WB_REASON_STEER_CLIENT,      /* STEER: later client packet of an agent-owned flow */
-  WB_REASON_STEER_SERVER,      /* STEER: server reply to the agent's upstream socket */
-  WB_REASON_QUIC_BLOCKED,      /* DROP: QUIC Initial on UDP 443 with blocking on */
+  WB_REASON_NON_IP = 0,    /* BYPASS: ARP, LLDP, anything not IPv4/IPv6 */
+  WB_REASON_MALFORMED,     /* BYPASS: headers that do not parse; the bridge decides */
+  WB_REASON_FRAGMENT,      /* BYPASS: non-first IP fragment, no L4 header to judge */
+  WB_REASON_OTHER_L4,      /* BYPASS: neither TCP nor UDP */
+  WB_REASON_EXCLUDED_SRC,  /* BYPASS: source in a bypass CIDR */
+  WB_REASON_EXCLUDED_DST,  /* BYPASS: destination in a bypass CIDR */
+  WB_REASON_NOT_CANDIDATE, /* BYPASS: TCP to a port not in the candidate set */
+  WB_REASON_INTERCEPT_OFF, /* BYPASS: the global switch is off */
+  WB_REASON_AGENT_DOWN,    /* BYPASS: SYN to a candidate port, no listener (fail open) */
+  WB_REASON_NOT_OWNED,     /* BYPASS: mid-flow TCP not owned by the agent */
+  WB_REASON_UDP,           /* BYPASS: UDP, classified and passed */
+  WB_REASON_STEER_SYN,     /* STEER: SYN to a candidate port, assigned to the listener */
+  WB_REASON_STEER_CLIENT,  /* STEER: later client packet of an agent-owned flow */
+  WB_REASON_STEER_SERVER,  /* STEER: server reply to the agent's upstream socket */
+  WB_REASON_QUIC_BLOCKED,  /* DROP: QUIC Initial on UDP 443 with blocking on */
   /* appended by the datapath issue (append-only: these numbers are metric names) */
-  WB_REASON_TO_BRIDGE,         /* BYPASS: addressed to the bridge's own MAC; the bridge delivers it */
-  WB_REASON_TAGGED,            /* BYPASS: VLAN-tagged SYN to a candidate port (agent serves untagged) */
-  WB_REASON_XDP_FAST,          /* BYPASS: known-bypass flow redirected port to port by XDP */
+  WB_REASON_TO_BRIDGE, /* BYPASS: addressed to the bridge's own MAC; the bridge delivers it */
+  WB_REASON_TAGGED,    /* BYPASS: VLAN-tagged SYN to a candidate port (agent serves untagged) */
+  WB_REASON_XDP_FAST,  /* BYPASS: known-bypass flow redirected port to port by XDP */
   WB_REASON_MAX
 };
 
@@ -96,7 +96,13 @@ struct wb_config {
   __u8 bridge_mac[6];      /* steered frames get this destination MAC */
   __u16 quic_port;         /* host order; 443 */
   __u32 agent_pid;         /* informational: which agent wrote this */
+  __u32 flags;             /* WB_CONFIG_* below */
 };
+
+/* Decide only: steering decisions are made (listener present = STEER_SYN) but no socket is
+ * assigned and nothing is redirected. For `wirebump replay` and tests on a private datapath;
+ * never set on a live bridge. */
+#define WB_CONFIG_DRY_RUN 1u
 
 /* Flow table key. IPv4 addresses are stored v4-mapped (::ffff:a.b.c.d) so one key serves both. */
 struct wb_flow_key {
@@ -113,8 +119,8 @@ struct wb_flow_value {
   __u64 last_seen_ns;
   __u64 packets;
   __u64 bytes;
-  __u8 verdict; /* enum wb_verdict */
-  __u8 reason;  /* enum wb_reason */
+  __u8 verdict;    /* enum wb_verdict */
+  __u8 reason;     /* enum wb_reason */
   __u8 flow_class; /* enum wb_flow_class */
   __u8 pad[5];
 };
@@ -141,7 +147,7 @@ struct wb_lpm_v6 {
 #define WB_ABI_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " size")
 #endif
 
-WB_ABI_ASSERT_SIZE(struct wb_config, 28);
+WB_ABI_ASSERT_SIZE(struct wb_config, 32);
 WB_ABI_ASSERT_SIZE(struct wb_flow_key, 40);
 WB_ABI_ASSERT_SIZE(struct wb_flow_value, 40);
 WB_ABI_ASSERT_SIZE(struct wb_counter, 16);

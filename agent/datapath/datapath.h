@@ -138,8 +138,9 @@ class Datapath {
   int classifier_fd() const;
   const std::string& pin_dir() const;  // empty when unpinned
 
+  struct Impl;  // opaque (agent/datapath/datapath_impl.h)
+
  private:
-  struct Impl;
   explicit Datapath(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,256 @@
+// Policy, listener, counters and flows: reads and writes of the pinned maps, and the
+// classifier run on single frames (BPF_PROG_TEST_RUN).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "agent/datapath/datapath.h"
+#include "agent/datapath/datapath_impl.h"
+
+namespace wb::datapath {
+namespace {
+
+// Visits every key of a hash/LPM map (bounded: a map changing underneath cannot loop us).
+template <class Key, class Fn>
+Status for_each_key(int fd, std::size_t bound, Fn&& fn) {
+  Key key{};
+  Key next{};
+  const Key* prev = nullptr;
+  for (std::size_t i = 0; i <= bound; ++i) {
+    if (bpf_map_get_next_key(fd, prev, &next) != 0) {
+      if (errno == ENOENT) return {};
+      return errno_error("iterate map");
+    }
+    WB_TRY(fn(next));
+    key = next;
+    prev = &key;
+  }
+  return {};
+}
+
+Status update(int fd, const void* key, const void* value, const char* what) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0) return errno_error(what);
+  return {};
+}
+
+Status remove(int fd, const void* key, const char* what) {
+  if (bpf_map_delete_elem(fd, key) != 0 && errno != ENOENT) return errno_error(what);
+  return {};
+}
+
+const char* lpm_map(Side side, int family) {
+  if (side == Side::source) return family == AF_INET ? WB_MAP_SRC_V4 : WB_MAP_SRC_V6;
+  return family == AF_INET ? WB_MAP_DST_V4 : WB_MAP_DST_V6;
+}
+
+// Both LPM key layouts: prefixlen, then the address bytes.
+struct LpmKey {
+  __u32 prefixlen;
+  __u8 addr[16];
+};
+std::size_t lpm_key_size(int family) {
+  return family == AF_INET ? sizeof(wb_lpm_v4) : sizeof(wb_lpm_v6);
+}
+
+template <std::size_t N>
+Status sum_percpu(int fd, std::array<wb_counter, N>& out) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return bpf_error(cpus, "count CPUs");
+  std::vector<wb_counter> values(static_cast<std::size_t>(cpus));
+  for (__u32 i = 0; i < N; ++i) {
+    if (bpf_map_lookup_elem(fd, &i, values.data()) != 0) return errno_error("read counters");
+    out[i] = {};
+    for (const wb_counter& v : values) {
+      out[i].packets += v.packets;
+      out[i].bytes += v.bytes;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Status Datapath::set_config(const wb_config& config) {
+  __u32 zero = 0;
+  return update(impl_->map_fd(WB_MAP_CONFIG), &zero, &config, "write config");
+}
+
+Result<wb_config> Datapath::config() const {
+  __u32 zero = 0;
+  wb_config config{};
+  if (bpf_map_lookup_elem(impl_->map_fd(WB_MAP_CONFIG), &zero, &config) != 0)
+    return errno_error("read config");
+  return config;
+}
+
+Status Datapath::set_intercept(bool enabled) {
+  WB_TRY_ASSIGN(wb_config config, this->config());
+  config.intercept_enabled = enabled ? 1 : 0;
+  return set_config(config);
+}
+
+Status Datapath::set_block_quic(bool enabled) {
+  WB_TRY_ASSIGN(wb_config config, this->config());
+  config.block_quic = enabled ? 1 : 0;
+  return set_config(config);
+}
+
+Status Datapath::add_port(std::uint16_t port) {
+  if (port == 0) return make_error(std::errc::invalid_argument, "candidate port 0");
+  __u32 one = 1;
+  return update(impl_->map_fd(WB_MAP_PORTS), &port, &one, "add candidate port");
+}
+
+Status Datapath::del_port(std::uint16_t port) {
+  return remove(impl_->map_fd(WB_MAP_PORTS), &port, "remove candidate port");
+}
+
+Result<std::vector<std::uint16_t>> Datapath::ports() const {
+  std::vector<std::uint16_t> out;
+  WB_TRY(for_each_key<__u16>(impl_->map_fd(WB_MAP_PORTS), 1 << 16, [&](__u16 port) -> Status {
+    out.push_back(port);
+    return {};
+  }));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status Datapath::add_bypass(Side side, const Cidr& cidr) {
+  LpmKey key{cidr.prefix_len, {}};
+  std::memcpy(key.addr, cidr.addr.data(), cidr.family == AF_INET ? 4 : 16);
+  __u32 one = 1;
+  return update(impl_->map_fd(lpm_map(side, cidr.family)), &key, &one,
+                ("add bypass " + cidr.str()).c_str());
+}
+
+Status Datapath::del_bypass(Side side, const Cidr& cidr) {
+  LpmKey key{cidr.prefix_len, {}};
+  std::memcpy(key.addr, cidr.addr.data(), cidr.family == AF_INET ? 4 : 16);
+  return remove(impl_->map_fd(lpm_map(side, cidr.family)), &key,
+                ("remove bypass " + cidr.str()).c_str());
+}
+
+Result<std::vector<Cidr>> Datapath::bypass(Side side) const {
+  std::vector<Cidr> out;
+  for (int family : {AF_INET, AF_INET6}) {
+    int fd = impl_->map_fd(lpm_map(side, family));
+    std::size_t size = lpm_key_size(family);
+    WB_TRY(for_each_key<LpmKey>(fd, 1 << 16, [&](const LpmKey& key) -> Status {
+      Cidr cidr;
+      cidr.family = family;
+      cidr.prefix_len = static_cast<std::uint8_t>(key.prefixlen);
+      std::memcpy(cidr.addr.data(), key.addr, size - sizeof(__u32));
+      out.push_back(cidr);
+      return {};
+    }));
+  }
+  return out;
+}
+
+Status Datapath::set_listener(int fd) {
+  int domain = 0;
+  socklen_t len = sizeof(domain);
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
+    return errno_error("listener socket family");
+  __u32 slot = domain == AF_INET6 ? WB_LISTENER_V6 : WB_LISTENER_V4;
+  __u64 value = static_cast<__u64>(fd);
+  return update(impl_->map_fd(WB_MAP_LISTENER), &slot, &value,
+                "register listener (must be a listening TCP socket)");
+}
+
+Status Datapath::clear_listener() {
+  for (__u32 slot = 0; slot < WB_LISTENER_SLOTS; ++slot)
+    WB_TRY(remove(impl_->map_fd(WB_MAP_LISTENER), &slot, "unregister listener"));
+  return {};
+}
+
+bool Datapath::has_listener() const {
+  for (__u32 slot = 0; slot < WB_LISTENER_SLOTS; ++slot) {
+    __u64 cookie = 0;  // user space reads a SOCKMAP slot as the socket's cookie
+    if (bpf_map_lookup_elem(impl_->map_fd(WB_MAP_LISTENER), &slot, &cookie) == 0) return true;
+  }
+  return false;
+}
+
+Status Datapath::set_xdp_peer(int in_ifindex, int out_ifindex) {
+  __u32 key = static_cast<__u32>(in_ifindex);
+  __u32 value = static_cast<__u32>(out_ifindex);
+  return update(impl_->map_fd(WB_MAP_PEERS), &key, &value, "set xdp peer port");
+}
+
+Result<Counters> Datapath::counters() const {
+  Counters out;
+  WB_TRY(sum_percpu(impl_->map_fd(WB_MAP_COUNTERS), out.by_reason));
+  WB_TRY(sum_percpu(impl_->map_fd(WB_MAP_CLASSES), out.by_class));
+  return out;
+}
+
+Result<std::vector<Flow>> Datapath::flows() const {
+  std::vector<Flow> out;
+  int fd = impl_->map_fd(WB_MAP_FLOWS);
+  WB_TRY(for_each_key<wb_flow_key>(fd, WB_FLOWS_MAX, [&](const wb_flow_key& key) -> Status {
+    Flow flow{key, {}};
+    // Evicted between next_key and lookup (LRU): skip it.
+    if (bpf_map_lookup_elem(fd, &key, &flow.value) == 0) out.push_back(flow);
+    return {};
+  }));
+  return out;
+}
+
+Status Datapath::clear_flows() {
+  WB_TRY_ASSIGN(auto all, flows());
+  for (const Flow& flow : all)
+    WB_TRY(remove(impl_->map_fd(WB_MAP_FLOWS), &flow.key, "clear flows"));
+  return {};
+}
+
+namespace {
+
+struct TestRun {
+  int retval = 0;
+  __u32 cb0 = 0;
+  __u32 duration_ns = 0;
+};
+
+Result<TestRun> test_run(int prog_fd, std::span<const std::uint8_t> frame, int ifindex,
+                         std::uint32_t repeat) {
+  if (frame.size() < 14)
+    return make_error(std::errc::invalid_argument, "frame shorter than an Ethernet header");
+  __sk_buff ctx_in{};
+  __sk_buff ctx_out{};
+  ctx_in.ifindex = static_cast<__u32>(ifindex);
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+              .data_size_in = static_cast<__u32>(frame.size()), .ctx_in = &ctx_in,
+              .ctx_out = &ctx_out, .ctx_size_in = sizeof(ctx_in), .ctx_size_out = sizeof(ctx_out),
+              .repeat = static_cast<int>(repeat));
+  if (int err = bpf_prog_test_run_opts(prog_fd, &opts)) return bpf_error(err, "BPF_PROG_TEST_RUN");
+  return TestRun{static_cast<int>(opts.retval), ctx_out.cb[0], opts.duration};
+}
+
+}  // namespace
+
+Result<Decision> Datapath::classify(std::span<const std::uint8_t> frame, int ifindex) const {
+  WB_TRY_ASSIGN(TestRun run, test_run(classifier_fd(), frame, ifindex, 1));
+  if ((run.cb0 & WB_DECISION_TAG_MASK) != WB_DECISION_TAG)
+    return make_error(std::errc::protocol_error, "classifier left no decision");
+  Decision d;
+  d.verdict = static_cast<wb_verdict>(run.cb0 & 0xff);
+  d.reason = static_cast<wb_reason>((run.cb0 >> 8) & 0xff);
+  d.flow_class = static_cast<wb_flow_class>((run.cb0 >> 16) & 0xff);
+  d.tc_action = run.retval;
+  return d;
+}
+
+Result<double> Datapath::measure_ns_per_packet(std::span<const std::uint8_t> frame,
+                                               std::uint32_t repeat) const {
+  if (repeat == 0) return make_error(std::errc::invalid_argument, "repeat 0");
+  WB_TRY_ASSIGN(TestRun run, test_run(classifier_fd(), frame, 0, repeat));
+  return static_cast<double>(run.duration_ns);  // the kernel reports the mean per run
+}
+
+}  // namespace wb::datapath

@@ -1,0 +1,61 @@
+// Shared fixture of the BPF tests: a private (unpinned) datapath per test, and a helper that
+// runs one frame through the real classifier program (BPF_PROG_TEST_RUN).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <linux/pkt_cls.h>
+
+#include <optional>
+
+#include "agent/datapath/datapath.h"
+#include "tests/support/packet_builder.h"
+
+namespace wb::test {
+
+class ClassifierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dp = datapath::Datapath::open_unpinned();
+    ASSERT_TRUE(dp.ok()) << dp.error().message();
+    dp_.emplace(std::move(dp).value());
+  }
+
+  datapath::Decision run(const Bytes& frame) {
+    auto d = dp_->classify(frame);
+    EXPECT_TRUE(d.ok()) << d.error().message();
+    return d.ok() ? *d : datapath::Decision{WB_VERDICT_MAX, WB_REASON_MAX, WB_CLASS_MAX, -1};
+  }
+  datapath::Decision run(const FrameSpec& spec) { return run(build_frame(spec)); }
+
+  wb_reason reason(const FrameSpec& spec) { return run(spec).reason; }
+  wb_flow_class flow_class(const FrameSpec& spec) { return run(spec).flow_class; }
+
+  void configure(void (*edit)(wb_config&)) {
+    auto cfg = dp_->config();
+    ASSERT_TRUE(cfg.ok());
+    edit(*cfg);
+    ASSERT_TRUE(dp_->set_config(*cfg).ok());
+  }
+
+  std::optional<datapath::Datapath> dp_;
+};
+
+inline FrameSpec tcp_syn(int ip_version = 4, std::uint16_t dport = 443) {
+  FrameSpec s;
+  s.ip_version = ip_version;
+  if (ip_version == 6) {
+    s.src = "2001:db8::1";
+    s.dst = "2001:db8::2";
+  }
+  s.dport = dport;
+  return s;
+}
+
+inline FrameSpec udp(const Bytes& payload, std::uint16_t dport = 443, int ip_version = 4) {
+  FrameSpec s = tcp_syn(ip_version, dport);
+  s.l4 = 17;
+  s.payload = payload;
+  return s;
+}
+
+}  // namespace wb::test
