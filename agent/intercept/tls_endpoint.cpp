@@ -1,0 +1,262 @@
+#include "agent/intercept/tls_endpoint.h"
+
+#include <climits>
+#include <utility>
+
+namespace wb::intercept {
+
+std::string drain_ossl_errors() {
+  std::string out;
+  char buf[256];
+  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+std::string alert_name(int alert) {
+  switch (alert) {
+    case 0:
+      return "close_notify";
+    case 10:
+      return "unexpected_message";
+    case 20:
+      return "bad_record_mac";
+    case 22:
+      return "record_overflow";
+    case 40:
+      return "handshake_failure";
+    case 42:
+      return "bad_certificate";
+    case 43:
+      return "unsupported_certificate";
+    case 44:
+      return "certificate_revoked";
+    case 45:
+      return "certificate_expired";
+    case 46:
+      return "certificate_unknown";
+    case 47:
+      return "illegal_parameter";
+    case 48:
+      return "unknown_ca";
+    case 49:
+      return "access_denied";
+    case 50:
+      return "decode_error";
+    case 51:
+      return "decrypt_error";
+    case 70:
+      return "protocol_version";
+    case 71:
+      return "insufficient_security";
+    case 80:
+      return "internal_error";
+    case 86:
+      return "inappropriate_fallback";
+    case 90:
+      return "user_canceled";
+    case 109:
+      return "missing_extension";
+    case 110:
+      return "unsupported_extension";
+    case 112:
+      return "unrecognized_name";
+    case 113:
+      return "bad_certificate_status_response";
+    case 116:
+      return "certificate_required";
+    case 120:
+      return "no_application_protocol";
+    default:
+      return "alert " + std::to_string(alert);
+  }
+}
+
+TlsEndpoint::TlsEndpoint(SslPtr ssl, Role role) : ssl_(std::move(ssl)), role_(role) {}
+
+TlsEndpoint::~TlsEndpoint() = default;
+
+Result<std::unique_ptr<TlsEndpoint>> TlsEndpoint::create(SSL_CTX* ctx, Role role) {
+  SslPtr ssl(SSL_new(ctx));
+  if (!ssl) return ossl_failure("SSL_new");
+  BIO* rbio = BIO_new(BIO_s_mem());
+  BIO* wbio = BIO_new(BIO_s_mem());
+  if (rbio == nullptr || wbio == nullptr) {
+    BIO_free(rbio);
+    BIO_free(wbio);
+    return ossl_failure("BIO_new");
+  }
+  // An empty read BIO means "wait for more", not EOF, until feed_eof().
+  BIO_set_mem_eof_return(rbio, -1);
+  BIO_set_mem_eof_return(wbio, -1);
+  SSL_set_bio(ssl.get(), rbio, wbio);  // ssl owns both from here
+  if (role == Role::kClient) {
+    SSL_set_connect_state(ssl.get());
+  } else {
+    SSL_set_accept_state(ssl.get());
+  }
+  std::unique_ptr<TlsEndpoint> endpoint(new TlsEndpoint(std::move(ssl), role));
+  endpoint->rbio_ = rbio;
+  endpoint->wbio_ = wbio;
+  SSL_set_app_data(endpoint->ssl_.get(), endpoint.get());
+  SSL_set_info_callback(endpoint->ssl_.get(), &TlsEndpoint::info_callback);
+  return endpoint;
+}
+
+TlsEndpoint* TlsEndpoint::from(const SSL* ssl) {
+  return static_cast<TlsEndpoint*>(SSL_get_app_data(ssl));
+}
+
+void TlsEndpoint::info_callback(const SSL* ssl, int where, int ret) {
+  if ((where & SSL_CB_ALERT) == 0) return;
+  auto* self = from(ssl);
+  if (self == nullptr) return;
+  const int description = ret & 0xff;
+  if (description == 0) return;  // close_notify is an orderly end, not a failure
+  if ((where & SSL_CB_READ) != 0) {
+    if (self->alert_received_ < 0) self->alert_received_ = description;
+  } else if (self->alert_sent_ < 0) {
+    self->alert_sent_ = description;
+  }
+}
+
+void TlsEndpoint::feed(std::span<const std::uint8_t> ciphertext) {
+  while (!ciphertext.empty()) {
+    const int n = static_cast<int>(std::min<std::size_t>(ciphertext.size(), INT_MAX));
+    const int written = BIO_write(rbio_, ciphertext.data(), n);
+    if (written <= 0) return;  // memory BIO: only on allocation failure; the read then fails
+    ciphertext = ciphertext.subspan(static_cast<std::size_t>(written));
+  }
+}
+
+void TlsEndpoint::feed_eof() {
+  BIO_set_mem_eof_return(rbio_, 0);
+}
+
+std::span<const std::uint8_t> TlsEndpoint::output() const {
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(wbio_, &data);
+  if (n <= 0 || data == nullptr) return {};
+  return {reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(n)};
+}
+
+void TlsEndpoint::consume_output() {
+  (void)BIO_reset(wbio_);
+}
+
+TlsEndpoint::Progress TlsEndpoint::fail_from(int ret) {
+  const int err = SSL_get_error(ssl_.get(), ret);
+  const unsigned long first = ERR_peek_error();
+  const auto detail = drain_ossl_errors();
+  TlsFailure f;
+  if (client_cert_requested_) {
+    f.kind = TlsFailure::Kind::kClientCertRequested;
+    f.reason = "client certificate requested";
+  } else if (alert_received_ >= 0) {
+    f.kind = TlsFailure::Kind::kAlertReceived;
+    f.alert = alert_received_;
+    f.reason = "alert " + alert_name(alert_received_) + " received";
+  } else if (err == SSL_ERROR_ZERO_RETURN) {
+    f.kind = TlsFailure::Kind::kPeerClosed;
+    f.reason = handshake_done_ ? "close_notify" : "close_notify during handshake";
+  } else if (err == SSL_ERROR_SYSCALL ||
+             (err == SSL_ERROR_SSL &&
+              ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+    f.kind = TlsFailure::Kind::kPeerClosed;
+    f.reason =
+        handshake_done_ ? "peer closed without close_notify" : "peer closed during handshake";
+  } else if (alert_sent_ >= 0) {
+    f.kind = TlsFailure::Kind::kAlertSent;
+    f.alert = alert_sent_;
+    f.reason = "alert " + alert_name(alert_sent_) + " sent";
+    if (!detail.empty()) f.reason += " (" + detail + ")";
+  } else {
+    f.kind = TlsFailure::Kind::kProtocolError;
+    f.reason = detail.empty() ? "TLS error " + std::to_string(err) : detail;
+  }
+  failure_ = std::move(f);
+  return Progress::kFailed;
+}
+
+TlsEndpoint::Progress TlsEndpoint::handshake() {
+  if (handshake_done_) return Progress::kDone;
+  if (failure_.kind != TlsFailure::Kind::kNone) return Progress::kFailed;
+  ERR_clear_error();
+  const int ret = SSL_do_handshake(ssl_.get());
+  if (ret == 1) {
+    handshake_done_ = true;
+    return Progress::kDone;
+  }
+  const int err = SSL_get_error(ssl_.get(), ret);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Progress::kWantMore;
+  if (err == SSL_ERROR_WANT_X509_LOOKUP) {
+    // The client-certificate callback paused the handshake: the server wants a certificate we do
+    // not have. Stop here, before anything more goes to the server.
+    client_cert_requested_ = true;
+  }
+  return fail_from(ret);
+}
+
+TlsEndpoint::Progress TlsEndpoint::read(std::vector<std::uint8_t>& out, std::size_t max_bytes) {
+  if (failure_.kind != TlsFailure::Kind::kNone) return Progress::kFailed;
+  std::size_t total = 0;
+  while (total < max_bytes) {
+    const std::size_t want = std::min<std::size_t>(16 * 1024, max_bytes - total);
+    const std::size_t old = out.size();
+    out.resize(old + want);
+    std::size_t got = 0;
+    ERR_clear_error();
+    const int ret = SSL_read_ex(ssl_.get(), out.data() + old, want, &got);
+    out.resize(old + got);
+    if (ret == 1) {
+      total += got;
+      continue;
+    }
+    const int err = SSL_get_error(ssl_.get(), ret);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
+    if (total > 0) return Progress::kDone;  // report the data now, the end on the next call
+    if (err == SSL_ERROR_ZERO_RETURN) return Progress::kClosed;
+    return fail_from(ret);
+  }
+  return total > 0 ? Progress::kDone : Progress::kWantMore;
+}
+
+Status TlsEndpoint::write(std::span<const std::uint8_t> plaintext) {
+  if (!handshake_done_) return make_error(std::errc::not_connected, "TLS write before handshake");
+  while (!plaintext.empty()) {
+    std::size_t written = 0;
+    ERR_clear_error();
+    if (SSL_write_ex(ssl_.get(), plaintext.data(), plaintext.size(), &written) != 1) {
+      return ossl_failure("SSL_write");
+    }
+    plaintext = plaintext.subspan(written);
+  }
+  return {};
+}
+
+void TlsEndpoint::shutdown() {
+  if (!handshake_done_ || (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) != 0) return;
+  ERR_clear_error();
+  (void)SSL_shutdown(ssl_.get());
+  ERR_clear_error();
+}
+
+std::string TlsEndpoint::alpn() const {
+  const unsigned char* data = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &data, &len);
+  return data == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(data), len);
+}
+
+std::string_view TlsEndpoint::version() const {
+  return SSL_get_version(ssl_.get());
+}
+
+bool TlsEndpoint::resumed() const {
+  return SSL_session_reused(ssl_.get()) == 1;
+}
+
+}  // namespace wb::intercept
