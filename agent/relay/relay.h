@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/common/result.h"
+#include "agent/common/unique_fd.h"
 #include "agent/relay/handler.h"
 #include "agent/relay/upstream.h"
 #include "agent/session/endpoint.h"
@@ -108,9 +109,10 @@ class Relay {
 
  private:
   Relay() = default;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  RelayConfig config_;  // workers keep a reference: the Relay never moves (heap, no copy)
+  std::vector<std::vector<UniqueFd>> listeners_;  // per listen address: per worker or one
   std::vector<session::Endpoint> addresses_;
-  std::vector<int> steering_fds_;
+  std::vector<std::unique_ptr<Worker>> workers_;
   bool stopped_ = false;
 };
 
