@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
 #include <cstring>
 
 namespace wb::policy {
@@ -72,33 +71,22 @@ std::string Destination::to_string() const {
 }
 
 Result<Cidr> Cidr::parse(std::string_view text) {
-  const auto slash = text.find('/');
-  WB_TRY_ASSIGN(IpAddress network, IpAddress::parse(text.substr(0, slash)));
-  const unsigned max_bits = network.is_v4() ? 32 : 128;
-  unsigned bits = max_bits;
-  if (slash != std::string_view::npos) {
-    const auto digits = text.substr(slash + 1);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
-    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
-        bits > max_bits) {
-      return make_error(std::errc::invalid_argument,
-                        "bad prefix length in '" + std::string(text) + "'");
-    }
+  WB_TRY_ASSIGN(config::Cidr parsed, config::parse_cidr(text));
+  return from_config(parsed);
+}
+
+Cidr Cidr::from_config(const config::Cidr& cidr) {
+  Cidr out;
+  if (cidr.family == AF_INET) {
+    in_addr a;
+    std::memcpy(&a.s_addr, cidr.addr.data(), 4);
+    out.network = IpAddress::from_v4(a);
+    out.prefix = static_cast<std::uint8_t>(cidr.prefix + 96);
+  } else {
+    std::memcpy(out.network.bytes.data(), cidr.addr.data(), 16);
+    out.prefix = cidr.prefix;
   }
-  Cidr cidr;
-  cidr.prefix = static_cast<std::uint8_t>(network.is_v4() ? bits + 96 : bits);
-  // Normalise: clear host bits so equal prefixes compare equal and print canonically.
-  for (unsigned i = 0; i < 16; ++i) {
-    const unsigned first_bit = i * 8;
-    std::uint8_t mask = 0;
-    if (first_bit + 8 <= cidr.prefix) {
-      mask = 0xff;
-    } else if (first_bit < cidr.prefix) {
-      mask = static_cast<std::uint8_t>(0xff << (8 - (cidr.prefix - first_bit)));
-    }
-    cidr.network.bytes[i] = network.bytes[i] & mask;
-  }
-  return cidr;
+  return out;
 }
 
 bool Cidr::contains(const IpAddress& address) const {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "agent/common/result.h"
+#include "agent/config/cidr.h"
 
 namespace wb::policy {
 
@@ -42,8 +43,10 @@ struct Cidr {
   IpAddress network;
   std::uint8_t prefix = 0;  // in bits of the 128-bit (mapped) form
 
-  // "192.0.2.0/24", "2001:db8::/32", or a bare address (a host prefix).
+  // "192.0.2.0/24", "2001:db8::/32", or a bare address (a host prefix), validated exactly as the
+  // config file and the CLI validate it (config::parse_cidr), so the operator sees one message.
   static Result<Cidr> parse(std::string_view text);
+  static Cidr from_config(const config::Cidr& cidr);
   bool contains(const IpAddress& address) const;
   std::string to_string() const;
   bool operator==(const Cidr&) const = default;

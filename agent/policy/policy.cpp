@@ -35,50 +35,6 @@ Result<Detect> parse_detect(std::string_view text) {
                                                      "' (expected https, sips, sip or ms-turn)");
 }
 
-std::string_view to_string(Label label) {
-  switch (label) {
-    case Label::kHttps:
-      return "HTTPS";
-    case Label::kHttp:
-      return "HTTP";
-    case Label::kSips:
-      return "SIPS";
-    case Label::kSip:
-      return "SIP";
-    case Label::kMsTurn:
-      return "MS-TURN";
-    case Label::kTurn:
-      return "TURN";
-    case Label::kTunnel:
-      return "TUNNEL";
-    case Label::kUnknown:
-      return "UNKNOWN";
-  }
-  return "UNKNOWN";
-}
-
-std::string_view to_filter(Label label) {
-  switch (label) {
-    case Label::kHttps:
-      return "https";
-    case Label::kHttp:
-      return "http";
-    case Label::kSips:
-      return "sips";
-    case Label::kSip:
-      return "sip";
-    case Label::kMsTurn:
-      return "ms-turn";
-    case Label::kTurn:
-      return "turn";
-    case Label::kTunnel:
-      return "tunnel";
-    case Label::kUnknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
 Policy::Policy() {
   for (auto& d : detect_) d.store(true);
 }

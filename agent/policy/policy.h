@@ -19,6 +19,7 @@
 #include "agent/policy/address.h"
 #include "agent/policy/learned_tunnels.h"
 #include "agent/policy/rules.h"
+#include "agent/session/session_types.h"
 
 namespace wb::policy {
 
@@ -43,10 +44,8 @@ enum class FirstBytes : std::uint8_t {
 // What the first decrypted bytes inside intercepted TLS were.
 enum class Inner : std::uint8_t { kHttp, kSip, kMsTurn, kTurn, kUndetected };
 
-// Protocol labels as `wirebump sessions` and the logs show them.
-enum class Label : std::uint8_t { kHttps, kHttp, kSips, kSip, kMsTurn, kTurn, kTunnel, kUnknown };
-std::string_view to_string(Label label);  // "HTTPS", ..., "MS-TURN", ...
-std::string_view to_filter(Label label);  // "https", ..., "ms-turn", ... (the --protocol values)
+// Protocol labels are the session table's (HTTPS, HTTP, SIPS, SIP, MS-TURN, TURN, TUNNEL, UNKNOWN).
+using Label = session::Protocol;
 
 struct Decision {
   enum class Kind : std::uint8_t {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 namespace wb::policy {
 
@@ -106,41 +105,10 @@ std::string Match::describe() const {
 }
 
 Result<Match> parse_dst_match(std::string_view text) {
+  WB_TRY_ASSIGN(config::DstMatch parsed, config::parse_dst(text));
   Match m;
-  std::string_view cidr = text;
-  std::string_view port;
-  if (text.starts_with('[')) {  // [2001:db8::/32]:443
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) {
-      return make_error(std::errc::invalid_argument, "missing ']' in '" + std::string(text) + "'");
-    }
-    cidr = text.substr(1, close - 1);
-    const auto after = text.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        return make_error(std::errc::invalid_argument,
-                          "expected ':PORT' after ']' in '" + std::string(text) + "'");
-      }
-      port = after.substr(1);
-    }
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {  // IPv4[/n]:PORT or :PORT
-    const auto colon = text.find(':');
-    cidr = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (!cidr.empty()) {
-    WB_TRY_ASSIGN(m.dst, Cidr::parse(cidr));
-  }
-  if (port.data() != nullptr) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
-        value > 65535) {
-      return make_error(std::errc::invalid_argument, "bad port in '" + std::string(text) + "'");
-    }
-    m.port = static_cast<std::uint16_t>(value);
-  }
-  if (m.empty()) return make_error(std::errc::invalid_argument, "empty destination");
+  m.dst = Cidr::from_config(parsed.cidr);
+  m.port = parsed.port;
   return m;
 }
 

@@ -57,7 +57,8 @@ struct Rule {
   Action action = Action::kIntercept;
 };
 
-// Parses "CIDR[:PORT]" / "[v6-CIDR]:PORT" / ":PORT" as the CLI's `--dst` gives it.
+// Parses "CIDR[:PORT]" / "[v6-CIDR]:PORT" as the CLI's `--dst` and the config's `dst` give it
+// (config::parse_dst does the validation).
 Result<Match> parse_dst_match(std::string_view text);
 
 // An ordered list of rules with stable ids. Not thread-safe on its own (Policy locks it).

@@ -23,7 +23,8 @@ TEST(IpAddress, ParsesAndPrintsBothFamilies) {
 }
 
 TEST(Cidr, ContainsByPrefix) {
-  auto v4 = Cidr::parse("192.0.2.77/24");
+  EXPECT_FALSE(Cidr::parse("192.0.2.77/24").ok());  // host bits set: refused, as in the config
+  auto v4 = Cidr::parse("192.0.2.0/24");
   ASSERT_TRUE(v4.ok());
   EXPECT_EQ(v4->to_string(), "192.0.2.0/24");
   EXPECT_TRUE(v4->contains(*IpAddress::parse("192.0.2.1")));
@@ -98,13 +99,13 @@ TEST(DstMatch, ParsesCidrAndPort) {
   EXPECT_EQ(bare6->port, 0);
   EXPECT_TRUE(bare6->matches("x", dest("2001:db8::2", 1)));
 
-  auto port_only = parse_dst_match(":5061");
-  ASSERT_TRUE(port_only.ok());
-  EXPECT_FALSE(port_only->dst.has_value());
-  EXPECT_TRUE(port_only->matches("", dest("203.0.113.1", 5061)));
+  auto any_v4 = parse_dst_match("0.0.0.0/0:5061");
+  ASSERT_TRUE(any_v4.ok());
+  EXPECT_TRUE(any_v4->matches("", dest("203.0.113.1", 5061)));
+  EXPECT_FALSE(any_v4->matches("", dest("203.0.113.1", 443)));
 
-  for (const char* bad : {"", ":", "192.0.2.0/24:0", "192.0.2.0/24:65536", "192.0.2.0/24:x",
-                          "[2001:db8::", "[2001:db8::]443", "300.0.0.1"}) {
+  for (const char* bad : {"", ":", ":5061", "192.0.2.0/24:0", "192.0.2.0/24:65536",
+                          "192.0.2.0/24:x", "[2001:db8::", "[2001:db8::]443", "300.0.0.1"}) {
     EXPECT_FALSE(parse_dst_match(bad).ok()) << bad;
   }
 }
@@ -141,7 +142,7 @@ TEST(RuleSet, FirstMatchWinsAndIdsAreStable) {
 
 TEST(RuleSet, Bounded) {
   RuleSet set;
-  Match m = *parse_dst_match(":443");
+  Match m = *parse_dst_match("0.0.0.0/0:443");
   for (int i = 0; i < 4096; ++i) ASSERT_TRUE(set.add(m, Action::kTunnel).ok());
   EXPECT_FALSE(set.add(m, Action::kTunnel).ok());
 }
