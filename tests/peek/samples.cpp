@@ -84,6 +84,43 @@ Bytes records(std::span<const std::uint8_t> handshake, const std::vector<std::si
   return out;
 }
 
+namespace {
+void put16(Bytes& b, std::size_t v) {
+  b.push_back(static_cast<std::uint8_t>(v >> 8));
+  b.push_back(static_cast<std::uint8_t>(v & 0xff));
+}
+}  // namespace
+
+Bytes client_hello_message(std::string_view sni,
+                           const std::vector<std::pair<std::uint16_t, Bytes>>& extra) {
+  Bytes exts;
+  if (!sni.empty()) {
+    put16(exts, 0);
+    put16(exts, sni.size() + 5);
+    put16(exts, sni.size() + 3);
+    exts.push_back(0);
+    put16(exts, sni.size());
+    exts.insert(exts.end(), sni.begin(), sni.end());
+  }
+  for (const auto& [type, data] : extra) {
+    put16(exts, type);
+    put16(exts, data.size());
+    exts.insert(exts.end(), data.begin(), data.end());
+  }
+  Bytes body = {0x03, 0x03};
+  body.insert(body.end(), 32, 0x5a);                  // random
+  body.push_back(0);                                  // session id
+  body.insert(body.end(), {0x00, 0x02, 0x13, 0x01});  // one suite
+  body.insert(body.end(), {0x01, 0x00});              // null compression
+  put16(body, exts.size());
+  body.insert(body.end(), exts.begin(), exts.end());
+  Bytes msg = {0x01, static_cast<std::uint8_t>(body.size() >> 16),
+               static_cast<std::uint8_t>(body.size() >> 8 & 0xff),
+               static_cast<std::uint8_t>(body.size() & 0xff)};
+  msg.insert(msg.end(), body.begin(), body.end());
+  return msg;
+}
+
 Bytes handshake_of(std::span<const std::uint8_t> hello) {
   const std::size_t len = 4 + (static_cast<std::size_t>(hello[6]) << 16 |
                                static_cast<std::size_t>(hello[7]) << 8 | hello[8]);
