@@ -58,7 +58,13 @@ Step StreamParser::feed(std::span<const std::uint8_t> in) {
       head_size_ ? total_size_ - buffer_.size()
                  : limits_.max_head_bytes - std::min(limits_.max_head_bytes, buffer_.size());
   std::size_t appended = buffer_.append(in, want);
-  return frame(appended);
+  Step step = frame(appended);
+  if (step.kind == Step::Kind::kNeedMore && head_size_ && step.consumed < in.size()) {
+    // The head just completed inside this read: the body follows in the same bytes.
+    std::size_t more = buffer_.append(in.subspan(step.consumed), total_size_ - buffer_.size());
+    step = frame(step.consumed + more);
+  }
+  return step;
 }
 
 Step StreamParser::frame(std::size_t appended) {
