@@ -164,8 +164,13 @@ Status Datapath::set_listener(int fd) {
 }
 
 Status Datapath::clear_listener() {
-  for (__u32 slot = 0; slot < WB_LISTENER_SLOTS; ++slot)
-    WB_TRY(remove(impl_->map_fd(WB_MAP_LISTENER), &slot, "unregister listener"));
+  int fd = impl_->map_fd(WB_MAP_LISTENER);
+  for (__u32 slot = 0; slot < WB_LISTENER_SLOTS; ++slot) {
+    __u64 cookie = 0;
+    // An empty SOCKMAP slot answers delete with EINVAL, not ENOENT: only delete what is there.
+    if (bpf_map_lookup_elem(fd, &slot, &cookie) != 0) continue;
+    WB_TRY(remove(fd, &slot, "unregister listener"));
+  }
   return {};
 }
 

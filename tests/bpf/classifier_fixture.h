@@ -22,7 +22,7 @@ class ClassifierTest : public ::testing::Test {
 
   datapath::Decision run(const Bytes& frame) {
     auto d = dp_->classify(frame);
-    EXPECT_TRUE(d.ok()) << d.error().message();
+    EXPECT_TRUE(d.ok()) << d.error().message() << " (frame of " << frame.size() << " bytes)";
     return d.ok() ? *d : datapath::Decision{WB_VERDICT_MAX, WB_REASON_MAX, WB_CLASS_MAX, -1};
   }
   datapath::Decision run(const FrameSpec& spec) { return run(build_frame(spec)); }
