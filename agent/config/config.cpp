@@ -21,8 +21,9 @@ using Fields = std::map<std::string, Reader::Field, std::less<>>;
 constexpr std::array<std::string_view, 3> kXdpModes = {"off", "generic", "native"};
 constexpr std::array<std::string_view, 2> kOnMax = {"refuse", "bypass"};
 constexpr std::array<std::string_view, 2> kSipMalformed = {"relay", "deny"};
-constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
-                                                        "error", "critical", "off"};
+// The levels wb::log::parse_level accepts.
+constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
+                                                        "warn",  "error", "off"};
 constexpr std::size_t kMaxCidrs = 4096;
 constexpr std::size_t kMaxCandidatePorts = 64;
 constexpr std::size_t kMaxPolicyRules = 4096;

@@ -175,7 +175,7 @@ action = "deny"
 TEST(Config, XdpModesAndLogLevels) {
   EXPECT_EQ(parse_ok("xdp = \"off\"").xdp, XdpMode::kOff);
   EXPECT_EQ(parse_ok("xdp = \"generic\"").xdp, XdpMode::kGeneric);
-  for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "off"}) {
     EXPECT_EQ(parse_ok(std::string("log_level = \"") + level + "\"").log_level, level);
   }
   EXPECT_EQ(parse_ok("keylog = \"\"").keylog, "");
@@ -252,6 +252,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"workers = -1", "1:11", "workers", "-1 is out of range (0..1024)"},
         BadCase{"workers = 5000", "1:11", "workers", "5000 is out of range"},
         BadCase{"log_level = \"loud\"", "1:13", "log_level", "got \"loud\""},
+        BadCase{"log_level = \"critical\"", "1:13", "log_level", "\"error\" or \"off\""},
         BadCase{"candidate_ports = [0]", "1:20", "candidate_ports[0]", "out of range (1..65535)"},
         BadCase{"candidate_ports = [65536]", "1:20", "candidate_ports[0]", "out of range"},
         BadCase{"candidate_ports = [443, 443]", "1:25", "candidate_ports[1]", "listed twice"},
