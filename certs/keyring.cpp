@@ -14,6 +14,7 @@ namespace wb::certs {
 namespace {
 
 constexpr std::int64_t kCaLifetimeDays = 3650;
+// Backdated further than forged certificates (1 day) so their clock-skew margin is not clipped.
 
 struct RoleFiles {
   const char* cert;
@@ -70,19 +71,25 @@ Result<X509Ptr> self_signed_ca(EVP_PKEY* key, IssuerRole role, const std::string
     return ossl_error("CA serial");
   }
   // The id in the name keeps CAs of different bridges apart in client trust stores.
-  std::string cn = role == IssuerRole::trusted ? "wirebump issuer CA " + id.substr(0, 8)
-                                               : "wirebump UNTRUSTED issuer " + id.substr(0, 8) +
-                                                     " (upstream certificate did not verify)";
+  // CN is limited to 64 characters; the reason goes in OU.
+  std::string cn = std::string(role == IssuerRole::trusted ? "wirebump issuer CA "
+                                                           : "wirebump UNTRUSTED issuer ") +
+                   id.substr(0, 8);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>("wirebump"), -1, -1, 0);
+  if (role == IssuerRole::untrusted) {
+    X509_NAME_add_entry_by_txt(
+        name, "OU", MBSTRING_UTF8,
+        reinterpret_cast<const unsigned char*>("upstream certificate did not verify"), -1, -1, 0);
+  }
   if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                  reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
                                  0) != 1 ||
       X509_set_issuer_name(cert.get(), name) != 1) {
     return ossl_error("CA name");
   }
-  if (!X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) ||
+  if (!X509_gmtime_adj(X509_getm_notBefore(cert.get()), -2 * 86400) ||
       !X509_time_adj_ex(X509_getm_notAfter(cert.get()), kCaLifetimeDays, 0, nullptr) ||
       X509_set_pubkey(cert.get(), key) != 1) {
     return ossl_error("CA validity/key");
