@@ -25,6 +25,20 @@ Event TurnStream::fail(std::string_view why, std::size_t consumed) {
 }
 
 Event TurnStream::feed(std::span<const std::uint8_t> in) {
+  // A header completing mid-read leaves payload bytes in `in`: keep going until an event is
+  // due, so that kNeedMore always means "everything was consumed".
+  std::size_t total = 0;
+  for (;;) {
+    Event event = feed_once(in.subspan(total));
+    total += event.consumed;
+    if (event.kind != Event::Kind::kNeedMore || total == in.size() || event.consumed == 0) {
+      event.consumed = total;
+      return event;
+    }
+  }
+}
+
+Event TurnStream::feed_once(std::span<const std::uint8_t> in) {
   if (ready_) {
     ready_ = false;
     buffer_.clear();
@@ -44,16 +58,16 @@ Event TurnStream::feed(std::span<const std::uint8_t> in) {
         format_ = Format::kMsTurn;
         state_ = State::kHeader;
         need_ = kMsFrameHeader;
-      } else if (first < 0x80 && format_ != Format::kMsTurn &&
-                 format_ != Format::kMsTurnPseudoTls) {
-        // RFC 7983: 0-3 STUN, 64-79 ChannelData; 0x40-0x7f covers every channel number.
+      } else if ((first <= 0x03 || (first >= 0x40 && first <= 0x4f)) &&
+                 format_ != Format::kMsTurn && format_ != Format::kMsTurnPseudoTls) {
+        // RFC 7983 first-byte ranges: 0-3 STUN, 64-79 TURN ChannelData.
         format_ = Format::kStun;
         state_ = State::kHeader;
         need_ = 4;
       } else {
         return fail("not a TURN stream (unknown first byte)", 0);
       }
-      return feed(in);
+      return feed_once(in);
     }
     case State::kHello: {
       std::size_t taken = buffer_.append(in, need_ - buffer_.size());
@@ -112,7 +126,7 @@ Event TurnStream::on_header_complete(std::size_t consumed) {
     need_ = length;
     return {Event::Kind::kNeedMore, consumed};
   }
-  if ((header[0] & 0xc0) == 0x40) {
+  if ((header[0] & 0xf0) == 0x40) {
     // ChannelData: channel(2) length(2), payload padded to 4 on stream transports.
     channel_ = inspect::be16(header, 0);
     std::size_t length = inspect::be16(header, 2);

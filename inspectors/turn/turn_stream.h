@@ -53,6 +53,7 @@ class TurnStream {
 
  private:
   enum class State : std::uint8_t { kDetect, kHello, kHeader, kBody, kSkip };
+  Event feed_once(std::span<const std::uint8_t> in);
   Event fail(std::string_view why, std::size_t consumed);
   Event on_header_complete(std::size_t consumed);
   Event on_body_complete(std::size_t consumed);
