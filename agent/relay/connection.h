@@ -17,6 +17,7 @@ namespace wb::relay {
 
 struct SideState {
   bool recv_armed = false;       // a multishot receive is in flight
+  bool recv_multishot = false;   // ... multishot (else one buffer per receive)
   bool recv_cancelling = false;  // ... and we asked for its cancellation
   bool paused_by_handler = false;
   bool paused_by_backpressure = false;  // the queue towards the other side is above the mark

@@ -37,8 +37,8 @@ Status ConnectionIo::send(Side to, std::span<const std::uint8_t> bytes) {
     // Backpressure: whoever feeds this queue waits until it drains below the low watermark.
     c.side[idx(to)].above_high = true;
     c.side[idx(other(to))].paused_by_backpressure = true;
-    worker_.update_reading(index_, other(to));
   }
+  worker_.update_reading(index_, other(to));  // pause, or switch to single-shot receives
   worker_.flush(index_, to);
   return {};
 }

@@ -1,5 +1,6 @@
 #include "agent/relay/relay.h"
 
+#include <string>
 #include <thread>
 
 #include "agent/relay/listener.h"
@@ -18,6 +19,12 @@ Result<std::unique_ptr<Relay>> Relay::start(RelayConfig config, HandlerFactory f
       config.queues.high_watermark > config.queues.hard_limit) {
     return make_error(std::errc::invalid_argument,
                       "relay: queue limits must satisfy low <= high <= hard");
+  }
+  const std::size_t ring_bytes = static_cast<std::size_t>(config.buffer_count) * config.buffer_size;
+  if (config.queues.hard_limit < config.queues.high_watermark + ring_bytes) {
+    return make_error(std::errc::invalid_argument,
+                      "relay: queue hard limit must be >= high watermark + buffer ring bytes (" +
+                          std::to_string(config.queues.high_watermark + ring_bytes) + ")");
   }
   if (config.timeouts.tick.count() <= 0) {
     return make_error(std::errc::invalid_argument, "relay: timer tick must be positive");

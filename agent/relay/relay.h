@@ -27,11 +27,16 @@ struct Timeouts {
   std::chrono::milliseconds tick{100};            // resolution of first-bytes and idle timers
 };
 
-// Per connection and direction. Memory per session is bounded by 2 * hard_limit.
+// Per connection and direction. Reading the side that feeds a queue pauses above the high
+// watermark. Receives are multishot while the queue is short and one buffer at a time once it
+// grows, but a multishot receive may already have completed a batch of buffers when the pause
+// is decided: at most the whole buffer ring (buffer_count * buffer_size) in one batch, shared by
+// all connections of the worker. So hard_limit must be >= high_watermark + that (start()
+// checks), and the steady state per direction is <= high_watermark + buffer_size.
 struct QueueLimits {
-  std::size_t high_watermark = 256 * 1024;  // stop reading the feeding side above this
-  std::size_t low_watermark = 64 * 1024;    // resume below this
-  std::size_t hard_limit = 1024 * 1024;     // send() fails with ENOBUFS beyond this
+  std::size_t high_watermark = 256 * 1024;   // stop reading the feeding side above this
+  std::size_t low_watermark = 64 * 1024;     // resume (and multishot again) below this
+  std::size_t hard_limit = 8 * 1024 * 1024;  // send() fails with ENOBUFS beyond this
 };
 
 // What happens to a connection that arrives while the session table is full.
@@ -60,7 +65,7 @@ struct RelayConfig {
 
   std::size_t slots_per_worker = 65'536;  // hard cap of connections one worker holds
   unsigned ring_entries = 1024;           // submission queue size (completion queue is 8x)
-  unsigned buffer_count = 512;            // provided receive buffers per worker (power of two)
+  unsigned buffer_count = 256;            // provided receive buffers per worker (power of two)
   unsigned buffer_size = 16 * 1024;       // bytes per provided buffer
 
   Timeouts timeouts;

@@ -70,17 +70,28 @@ void Worker::update_reading(std::uint32_t index, Side side) {
   const int fd = c.fd[idx(side)];
   const bool want = c.in_use && !c.closing && fd >= 0 && (side == Side::kClient || c.connected) &&
                     !s.eof && !s.paused_by_handler && !s.paused_by_backpressure;
+  // Multishot while the bytes we read leave at once (the queue they go to is short: idle and
+  // interactive sessions cost no resubmission). Once that queue grows, one buffer per receive:
+  // a multishot receive can complete a whole batch of buffers before a pause takes effect,
+  // single shots overshoot the high watermark by at most one buffer.
+  const bool busy = c.queue[idx(other(side))].size() >= config_.queues.low_watermark;
   if (want && !s.recv_armed) {
     io_uring_sqe* entry = sqe();
-    io_uring_prep_recv_multishot(entry, fd, nullptr, 0, 0);
+    if (busy) {
+      io_uring_prep_recv(entry, fd, nullptr, config_.buffer_size, 0);
+    } else {
+      io_uring_prep_recv_multishot(entry, fd, nullptr, 0, 0);
+    }
     entry->flags |= IOSQE_BUFFER_SELECT;
     entry->buf_group = buffers_.group();
     io_uring_sqe_set_data64(entry, tag(Op::kRecv, index, side).encode());
     ++c.pending;
     s.recv_armed = true;
+    s.recv_multishot = !busy;
     s.recv_cancelling = false;
-  } else if (!want && s.recv_armed && !s.recv_cancelling && fd >= 0) {
-    // A multishot receive cannot be paused: cancel it, re-arm on resume.
+  } else if (s.recv_armed && !s.recv_cancelling && fd >= 0 &&
+             (!want || (s.recv_multishot && busy))) {
+    // A multishot receive cannot be paused: cancel it; the final completion re-arms as needed.
     io_uring_sqe* entry = sqe();
     io_uring_prep_cancel64(entry, tag(Op::kRecv, index, side).encode(), 0);
     io_uring_sqe_set_data64(entry, tag(Op::kCancel, index, side).encode());
