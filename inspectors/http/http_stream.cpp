@@ -112,6 +112,20 @@ Step HttpStream::fail(std::string_view why, std::size_t consumed) {
 }
 
 Step HttpStream::feed(std::span<const std::uint8_t> in) {
+  // Some units complete without an event of their own (the "PRI" line of the h2 preface): keep
+  // going so that kNeedMore always means "everything was consumed".
+  std::size_t total = 0;
+  for (;;) {
+    Step step = feed_once(in.subspan(total));
+    total += step.consumed;
+    if (step.kind != Step::Kind::kNeedMore || total == in.size() || step.consumed == 0) {
+      step.consumed = total;
+      return step;
+    }
+  }
+}
+
+Step HttpStream::feed_once(std::span<const std::uint8_t> in) {
   if (clear_next_) {
     clear_next_ = false;
     buffer_.clear();
@@ -129,7 +143,7 @@ Step HttpStream::feed(std::span<const std::uint8_t> in) {
       } else {
         state_ = State::kHead;
       }
-      return feed(in);
+      return feed_once(in);
     case State::kHead: {
       std::size_t taken = buffer_.append(in, limits_.max_head_bytes - buffer_.size());
       std::string_view text = head_bytes();

@@ -102,6 +102,7 @@ class HttpStream {
     kError,
   };
   enum class Method : std::uint8_t { kOther, kHead, kConnect };
+  Step feed_once(std::span<const std::uint8_t> in);
   Step fail(std::string_view why, std::size_t consumed);
   Step on_head(std::size_t consumed);
   Step take_line(std::span<const std::uint8_t> in);
