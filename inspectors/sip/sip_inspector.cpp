@@ -24,7 +24,6 @@ Verdict SipInspector::on_data(Direction direction, std::span<const std::uint8_t>
       case Step::Kind::kNeedMore:
         return Verdict::forward();
       case Step::Kind::kKeepalive:
-        side.keepalive_bytes += step.consumed;
         break;
       case Step::Kind::kMessage:
         ++side.messages;
@@ -76,7 +75,7 @@ nlohmann::json SipInspector::detail() const {
     const Side& side = sides_[i];
     json["streams"][names[i]] = {{"bytes", side.bytes},
                                  {"messages", side.messages},
-                                 {"keepalive_bytes", side.keepalive_bytes},
+                                 {"keepalive_bytes", side.parser.keepalive_bytes()},
                                  {"opaque_bytes", side.opaque_bytes},
                                  {"closed", side.closed},
                                  {"error", side.error}};

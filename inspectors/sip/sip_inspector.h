@@ -38,7 +38,6 @@ class SipInspector final : public inspect::Inspector {
     StreamParser parser;
     std::uint64_t bytes = 0;
     std::uint64_t messages = 0;
-    std::uint64_t keepalive_bytes = 0;
     std::uint64_t opaque_bytes = 0;  // compressed or after a parse error
     bool closed = false;
     std::string error;

@@ -152,6 +152,15 @@ bool Session::on_response(const Message& message) {
     if (message.status == 401 || message.status == 407) {
       registration_ = "challenged";
     } else if (message.status < 300) {
+      // The registrar's grant wins over what the client asked for (RFC 3261 10.2.4).
+      if (auto contact = message.header("Contact");
+          contact && !param_of(*contact, "expires").empty()) {
+        register_expires_ = inspect::parse_decimal(param_of(*contact, "expires"), 1u << 31)
+                                .value_or(register_expires_);
+      } else if (auto expires = message.header("Expires")) {
+        register_expires_ =
+            inspect::parse_decimal(trim(*expires), 1u << 31).value_or(register_expires_);
+      }
       registration_ = register_expires_ == 0 ? "unregistered" : "registered";
       ++registrations_;
     } else {

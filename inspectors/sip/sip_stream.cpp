@@ -42,6 +42,7 @@ Step StreamParser::feed(std::span<const std::uint8_t> in) {
       }
       if (in[1] != '\n') return fail("SIP stream has CR without LF between messages", 0);
       bool pair = in.size() >= 4 && in[2] == '\r' && in[3] == '\n';
+      keepalive_bytes_ += pair ? 4 : 2;
       return {Step::Kind::kKeepalive, pair ? 4u : 2u};
     }
   } else if (buffer_.size() == 1 && buffer_.view()[0] == '\r') {
@@ -49,6 +50,7 @@ Step StreamParser::feed(std::span<const std::uint8_t> in) {
     if (in.empty()) return {Step::Kind::kNeedMore, 0};
     if (in[0] != '\n') return fail("SIP stream has CR without LF between messages", 0);
     buffer_.clear();
+    keepalive_bytes_ += 2;
     return {Step::Kind::kKeepalive, 1};
   }
 

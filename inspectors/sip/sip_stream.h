@@ -44,6 +44,8 @@ class StreamParser {
   void set_opaque() { opaque_ = true; }
   bool opaque() const { return opaque_; }
   bool failed() const { return !error_.empty(); }
+  // CRLF keepalive bytes seen between messages.
+  std::uint64_t keepalive_bytes() const { return keepalive_bytes_; }
   // Bytes of a partial message waiting for more input.
   std::size_t buffered() const { return buffer_.size(); }
 
@@ -58,6 +60,7 @@ class StreamParser {
   std::size_t total_size_ = 0;  // head + body once Content-Length is known
   bool message_ready_ = false;  // message_ refers to buffer_; clear it on the next feed
   bool opaque_ = false;
+  std::uint64_t keepalive_bytes_ = 0;
   std::string_view error_;
   Message message_;
 };
