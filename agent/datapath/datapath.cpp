@@ -196,8 +196,11 @@ Status Datapath::remove_clsact(int ifindex) {
   return {};
 }
 
-Status Datapath::attach_xdp(int ifindex, XdpMode mode) {
+Status Datapath::attach_xdp(int ifindex, XdpMode mode, int peer_ifindex) {
   if (mode == XdpMode::off) return detach_xdp(ifindex);
+  // The peer first: the program must never see a half-configured fast path. The DEVMAP
+  // resolves the ifindex in this thread's namespace, the one the program is attached in.
+  if (peer_ifindex > 0) WB_TRY(set_xdp_peer(*impl_, ifindex, peer_ifindex));
   __u32 flags = mode == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
   // One mode at a time: drop a program left in the other mode first.
   WB_TRY(detach_xdp(ifindex));

@@ -98,11 +98,11 @@ class Datapath {
   // TC ingress (clsact, direct action), replacing a previous wirebump filter. Returns true when
   // the clsact qdisc was created by this call (so `down` may delete it again).
   Result<bool> attach_tc(int ifindex);
-  // XDP on ifindex; XdpMode::off detaches. With native mode, bypassed flows are redirected port
-  // to port through the DEVMAP wb_peers (set_xdp_peer).
-  Status attach_xdp(int ifindex, XdpMode mode);
-  // Frames arriving on in_ifindex that XDP fast-paths leave through out_ifindex.
-  Status set_xdp_peer(int in_ifindex, int out_ifindex);
+  // XDP on ifindex; XdpMode::off detaches. With peer_ifindex > 0, flows that can never be the
+  // agent's are redirected from ifindex straight to peer_ifindex (DEVMAP wb_peers): the fast
+  // path for real NICs. Like attach_tc, this acts in the calling thread's network namespace,
+  // and the DEVMAP resolves peer_ifindex there too: call it inside the bridge's namespace.
+  Status attach_xdp(int ifindex, XdpMode mode, int peer_ifindex = 0);
 
   Status set_config(const wb_config& config);
   Result<wb_config> config() const;

@@ -22,6 +22,10 @@ struct Datapath::Impl {
   int map_fd(const char* name) const;
 };
 
+// DEVMAP entry: frames XDP fast-paths from in_ifindex leave through out_ifindex (resolved in
+// the calling thread's network namespace).
+Status set_xdp_peer(const Datapath::Impl& impl, int in_ifindex, int out_ifindex);
+
 // libbpf returns -errno; turns that into an Error with context.
 inline Error bpf_error(int ret, std::string context) {
   return errno_error(ret < 0 ? -ret : (errno ? errno : EIO), std::move(context));

@@ -182,10 +182,10 @@ bool Datapath::has_listener() const {
   return false;
 }
 
-Status Datapath::set_xdp_peer(int in_ifindex, int out_ifindex) {
+Status set_xdp_peer(const Datapath::Impl& impl, int in_ifindex, int out_ifindex) {
   __u32 key = static_cast<__u32>(in_ifindex);
   __u32 value = static_cast<__u32>(out_ifindex);
-  return update(impl_->map_fd(WB_MAP_PEERS), &key, &value, "set xdp peer port");
+  return update(impl.map_fd(WB_MAP_PEERS), &key, &value, "set xdp peer port");
 }
 
 Result<Counters> Datapath::counters() const {

@@ -17,7 +17,7 @@ bool parse_mac(const std::string& text, std::uint8_t out[6]) {
 }  // namespace
 
 void DatapathE2E::SetUp() {
-  topo_ = std::make_unique<Topology>();
+  topo_ = std::make_unique<Topology>(topology_options());
   ASSERT_TRUE(topo_->ok()) << topo_->error();
   pin_dir_ = "/sys/fs/bpf/wbt-" + topo_->prefix();
   eth1_ = topo_->ifindex(topo_->bridge(), Topology::kClientPort);

@@ -21,6 +21,8 @@ constexpr int kSteerTable = 100;
 class DatapathE2E : public ::testing::Test {
  protected:
   void SetUp() override;
+  // Native/generic XDP redirect between veths needs tx checksum offload off (KERNEL-FACTS.md).
+  virtual TopologyOptions topology_options() const { return {}; }
   void TearDown() override;
 
   // Counter of one reason, summed over CPUs.
