@@ -140,7 +140,8 @@ TEST_F(RelayTest, SlowReaderKeepsQueuesBounded) {
     server_done = true;
   });
   start_relay(server.address(), [](relay::RelayConfig& config) {
-    config.buffer_count = 64;  // 1 MiB ring: the bound on one batch of receives
+    config.buffer_count = 64;  // 64 x 16 KiB = 1 MiB ring: the bound on one batch of receives
+    config.buffer_size = 16 * 1024;
     config.queues = {256 * 1024, 64 * 1024, 256 * 1024 + 64 * 16 * 1024};
   });
   UniqueFd client = connect_to(relay_address());
