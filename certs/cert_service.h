@@ -99,7 +99,7 @@ class CertService final : public HttpBackend {
   const std::string* ca_pem(std::string_view issuer_id) const override;
   Bytes ocsp(std::span<const std::uint8_t> request_der, std::int64_t now) const override;
 
- // Per-issuer state (keyring, revocation store, CRL, staples); opaque outside the service.
+  // Per-issuer state (keyring, revocation store, CRL, staples); opaque outside the service.
   struct Issuer;
 
  private:

@@ -4,6 +4,7 @@
 #include "certs/key_pool.h"
 
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/rsa.h>
 
 namespace wb::certs {
@@ -55,6 +56,39 @@ Result<EvpPkeyPtr> generate_key(KeyType type) {
   return key;
 }
 
+// Measured (docs/benchmarks/certs.md): with a provider-native key, X509_set_pubkey() encodes the
+// key with OSSL_ENCODER and decodes it again with OSSL_DECODER, ~3/4 of a cold forge. A key that
+// also carries the legacy method table takes OpenSSL's direct pub_encode path instead. This
+// copies a generated key into that form; it is the only use of the deprecated EC_KEY/RSA API.
+Result<EvpPkeyPtr> legacy_form(EVP_PKEY* key) {
+  EvpPkeyPtr out(EVP_PKEY_new());
+  if (!out) return ossl_error("new key");
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+  bool ok = false;
+  if (EVP_PKEY_is_a(key, "EC")) {
+    EC_KEY* ec = EVP_PKEY_get1_EC_KEY(key);
+    ok = ec != nullptr && EVP_PKEY_assign_EC_KEY(out.get(), ec) == 1;
+    if (!ok) EC_KEY_free(ec);
+  } else if (EVP_PKEY_is_a(key, "RSA")) {
+    RSA* rsa = EVP_PKEY_get1_RSA(key);
+    ok = rsa != nullptr && EVP_PKEY_assign_RSA(out.get(), rsa) == 1;
+    if (!ok) RSA_free(rsa);
+  }
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+  if (!ok) return ossl_error("convert key for fast certificate building");
+  return out;
+}
+
+Result<EvpPkeyPtr> generate_pool_key(KeyType type) {
+  WB_TRY_ASSIGN(EvpPkeyPtr key, generate_key(type));
+  return legacy_form(key.get());
+}
+
 KeyPool::KeyPool(std::size_t ec_keys, std::size_t rsa_keys) {
   thread_ = std::thread([this, ec_keys, rsa_keys] { generate_all(ec_keys, rsa_keys); });
 }
@@ -80,7 +114,7 @@ void KeyPool::generate_all(std::size_t ec_keys, std::size_t rsa_keys) {
       std::lock_guard lock(mu_);
       if (stop_) return;
     }
-    auto key = generate_key(type);
+    auto key = generate_pool_key(type);
     if (!key.ok()) continue;  // the next attempt or get() reports failures
     std::lock_guard lock(mu_);
     keys(type).push_back(std::move(key).value());
@@ -94,7 +128,7 @@ Result<EvpPkeyPtr> KeyPool::get(KeyType type, std::chrono::milliseconds rsa_wait
   if (pool.empty()) {
     if (type == KeyType::ec_p256) {
       lock.unlock();
-      auto key = generate_key(type);
+      auto key = generate_pool_key(type);
       if (!key.ok()) return key.error();
       lock.lock();
       if (ec_.empty()) ec_.push_back(share_key(key->get()));

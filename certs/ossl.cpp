@@ -84,11 +84,16 @@ Result<EvpPkeyPtr> key_from_pem(std::string_view pem) {
 }
 
 Result<std::array<std::uint8_t, 32>> cert_sha256(X509* cert) {
+  // On the warm (cache hit) path: an explicitly fetched digest skips OpenSSL 3's per-call
+  // implicit fetch, and a certificate parsed from the wire re-encodes from its cached DER.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   std::array<std::uint8_t, 32> out{};
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), out.data(), &len) != 1 || len != out.size()) {
-    return ossl_error("certificate SHA-256");
-  }
+  unsigned char* der = nullptr;
+  int len = sha256 != nullptr ? i2d_X509(cert, &der) : -1;
+  bool ok = len > 0 && EVP_Digest(der, static_cast<std::size_t>(len), out.data(), nullptr, sha256,
+                                  nullptr) == 1;
+  OPENSSL_free(der);
+  if (!ok) return ossl_error("certificate SHA-256");
   return out;
 }
 
