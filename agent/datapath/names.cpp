@@ -5,95 +5,44 @@
 
 #include <charconv>
 #include <cstring>
+#include <iterator>
 
 #include "agent/datapath/datapath.h"
 
 namespace wb::datapath {
 
+namespace {
+
+// Indexed by the enum values of bpf/wirebump_abi.h; the static_asserts catch an appended code
+// that has no name yet.
+constexpr const char* kReasonNames[] = {
+    "non_ip",        "malformed",     "fragment",     "other_l4",  "excluded_src", "excluded_dst",
+    "not_candidate", "intercept_off", "agent_down",   "not_owned", "udp",          "steer_syn",
+    "steer_client",  "steer_server",  "quic_blocked", "to_bridge", "tagged",       "xdp_fast"};
+static_assert(std::size(kReasonNames) == WB_REASON_MAX, "a name for every reason");
+
+constexpr const char* kVerdictNames[] = {"bypass", "steer", "drop"};
+static_assert(std::size(kVerdictNames) == WB_VERDICT_MAX, "a name for every verdict");
+
+constexpr const char* kClassNames[] = {"unknown",      "tcp",  "stun", "classic_stun", "msturn_mux",
+                                       "turn_channel", "dtls", "quic", "gquic",        "rtp"};
+static_assert(std::size(kClassNames) == WB_CLASS_MAX, "a name for every class");
+
+template <std::size_t N>
+const char* name_of(const char* const (&names)[N], int value) {
+  return value >= 0 && static_cast<std::size_t>(value) < N ? names[value] : "unknown";
+}
+
+}  // namespace
+
 const char* reason_name(wb_reason reason) {
-  switch (reason) {
-    case WB_REASON_NON_IP:
-      return "non_ip";
-    case WB_REASON_MALFORMED:
-      return "malformed";
-    case WB_REASON_FRAGMENT:
-      return "fragment";
-    case WB_REASON_OTHER_L4:
-      return "other_l4";
-    case WB_REASON_EXCLUDED_SRC:
-      return "excluded_src";
-    case WB_REASON_EXCLUDED_DST:
-      return "excluded_dst";
-    case WB_REASON_NOT_CANDIDATE:
-      return "not_candidate";
-    case WB_REASON_INTERCEPT_OFF:
-      return "intercept_off";
-    case WB_REASON_AGENT_DOWN:
-      return "agent_down";
-    case WB_REASON_NOT_OWNED:
-      return "not_owned";
-    case WB_REASON_UDP:
-      return "udp";
-    case WB_REASON_STEER_SYN:
-      return "steer_syn";
-    case WB_REASON_STEER_CLIENT:
-      return "steer_client";
-    case WB_REASON_STEER_SERVER:
-      return "steer_server";
-    case WB_REASON_QUIC_BLOCKED:
-      return "quic_blocked";
-    case WB_REASON_TO_BRIDGE:
-      return "to_bridge";
-    case WB_REASON_TAGGED:
-      return "tagged";
-    case WB_REASON_XDP_FAST:
-      return "xdp_fast";
-    case WB_REASON_MAX:
-      break;
-  }
-  return "unknown";
+  return name_of(kReasonNames, reason);
 }
-
 const char* verdict_name(wb_verdict verdict) {
-  switch (verdict) {
-    case WB_VERDICT_BYPASS:
-      return "bypass";
-    case WB_VERDICT_STEER:
-      return "steer";
-    case WB_VERDICT_DROP:
-      return "drop";
-    case WB_VERDICT_MAX:
-      break;
-  }
-  return "unknown";
+  return name_of(kVerdictNames, verdict);
 }
-
 const char* class_name(wb_flow_class flow_class) {
-  switch (flow_class) {
-    case WB_CLASS_UNKNOWN:
-      return "unknown";
-    case WB_CLASS_TCP:
-      return "tcp";
-    case WB_CLASS_STUN:
-      return "stun";
-    case WB_CLASS_CLASSIC_STUN:
-      return "classic_stun";
-    case WB_CLASS_MSTURN_MUX:
-      return "msturn_mux";
-    case WB_CLASS_TURN_CHANNEL:
-      return "turn_channel";
-    case WB_CLASS_DTLS:
-      return "dtls";
-    case WB_CLASS_QUIC:
-      return "quic";
-    case WB_CLASS_GQUIC:
-      return "gquic";
-    case WB_CLASS_RTP:
-      return "rtp";
-    case WB_CLASS_MAX:
-      break;
-  }
-  return "unknown";
+  return name_of(kClassNames, flow_class);
 }
 
 Result<XdpMode> parse_xdp_mode(std::string_view text) {

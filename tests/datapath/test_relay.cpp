@@ -120,28 +120,26 @@ void TestRelay::serve(int client_fd) {
   c.upstream_local = to_string(up_local);
 
   // Copy both ways until both directions finished (half-close passed on), 10 s at most.
-  bool up_open = true, down_open = true;
+  struct Direction {
+    int from, to;
+    std::size_t* bytes;
+    bool open = true;
+  };
+  Direction dirs[2] = {{client_fd, up, &c.bytes_up}, {up, client_fd, &c.bytes_down}};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   char buf[16384];
-  while ((up_open || down_open) && std::chrono::steady_clock::now() < deadline && !stop_) {
-    pollfd fds[2] = {{up_open ? client_fd : -1, POLLIN, 0}, {down_open ? up : -1, POLLIN, 0}};
+  while ((dirs[0].open || dirs[1].open) && std::chrono::steady_clock::now() < deadline && !stop_) {
+    pollfd fds[2];
+    for (int i = 0; i < 2; ++i) fds[i] = {dirs[i].open ? dirs[i].from : -1, POLLIN, 0};
     if (poll(fds, 2, 100) <= 0) continue;
-    if (fds[0].revents) {
-      ssize_t n = read(client_fd, buf, sizeof(buf));
+    for (int i = 0; i < 2; ++i) {
+      if (!fds[i].revents) continue;
+      ssize_t n = read(dirs[i].from, buf, sizeof(buf));
       if (n <= 0) {
-        up_open = false;
-        shutdown(up, SHUT_WR);
-      } else if (write(up, buf, static_cast<size_t>(n)) == n) {
-        c.bytes_up += static_cast<std::size_t>(n);
-      }
-    }
-    if (fds[1].revents) {
-      ssize_t n = read(up, buf, sizeof(buf));
-      if (n <= 0) {
-        down_open = false;
-        shutdown(client_fd, SHUT_WR);
-      } else if (write(client_fd, buf, static_cast<size_t>(n)) == n) {
-        c.bytes_down += static_cast<std::size_t>(n);
+        dirs[i].open = false;
+        shutdown(dirs[i].to, SHUT_WR);
+      } else if (write(dirs[i].to, buf, static_cast<size_t>(n)) == n) {
+        *dirs[i].bytes += static_cast<std::size_t>(n);
       }
     }
   }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Datapath benchmark (not a test): iperf3 client -> server throughput, in one run, through
+#   (a) the plain Linux bridge,
+#   (b) the same bridge with wirebump's TC classifier on both ports, the flow bypassed
+#       (port 5201 is not a candidate port),
+#   (c) a direct veth pair (no bridge: the ceiling),
+# interleaved round by round (a, b, c, a, b, c, ...) so that machine noise hits all three alike;
+# medians and ratios. Target: (b) >= 0.97 x (a). Then the classifier's own cost per packet from
+# BPF_PROG_TEST_RUN with a repeat count (ns/packet).
+#
+#   tests/bench/datapath.sh [--build DIR] [--runs N] [--seconds S]
+# Needs root, iperf3, a build with wb_datapath_bench. Cleans up namespaces and pins on exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+build=$here/build
+runs=5
+seconds=3
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--runs N] [--seconds S]" >&2; exit 2 ;;
+  esac
+done
+tool=$build/tests/datapath/wb_datapath_bench
+[[ -x $tool ]] || { echo "missing $tool (cmake --build $build --target wb_datapath_bench)" >&2; exit 1; }
+(( runs >= 1 && runs <= 50 && seconds >= 1 && seconds <= 60 )) || { echo "runs 1..50, seconds 1..60" >&2; exit 2; }
+
+p=wbtbench$$
+pins=/sys/fs/bpf/wbt-$p
+cleanup() {
+  "$tool" detach "$p-b" "$pins" eth1 eth2 >/dev/null 2>&1 || true
+  rm -rf "$pins" 2>/dev/null || true
+  pkill -P $$ iperf3 2>/dev/null || true
+  "$here/deploy/topology.sh" down "$p" || true
+  for ns in "$p-d1" "$p-d2"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+"$here/deploy/topology.sh" up "$p" >/dev/null
+# The direct pair: same addresses, its own namespaces.
+ip netns add "$p-d1"
+ip netns add "$p-d2"
+ip link add d1 netns "$p-d1" type veth peer name d2 netns "$p-d2"
+ip -n "$p-d1" addr add 192.0.2.1/24 dev d1
+ip -n "$p-d2" addr add 192.0.2.2/24 dev d2
+for ns in "$p-d1" "$p-d2"; do ip -n "$ns" link set lo up; done
+ip -n "$p-d1" link set d1 up
+ip -n "$p-d2" link set d2 up
+
+ip netns exec "$p-s" iperf3 -s -D -p 5201 --pidfile "/tmp/$p-s.pid"
+ip netns exec "$p-d2" iperf3 -s -D -p 5201 --pidfile "/tmp/$p-d2.pid"
+sleep 0.5
+
+# Prints Gbit/s of one run (receiver side).
+measure() {
+  local ns=$1
+  timeout $((seconds + 20)) ip netns exec "$ns" iperf3 -c 192.0.2.2 -p 5201 -t "$seconds" -J |
+    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
+}
+
+declare -a A B C
+for ((i = 0; i < runs; i++)); do
+  A+=("$(measure "$p-c")")
+  nsenter --net="/run/netns/$p-b" "$tool" attach "$p-b" "$pins" eth1 eth2
+  B+=("$(measure "$p-c")")
+  "$tool" detach "$p-b" "$pins" eth1 eth2
+  C+=("$(measure "$p-d1")")
+  echo "round $((i + 1))/$runs: bridge ${A[i]}  bridge+classifier ${B[i]}  veth ${C[i]} Gbit/s" >&2
+done
+# The bypass counters prove (b) really ran through the classifier: one last attached run.
+nsenter --net="/run/netns/$p-b" "$tool" attach "$p-b" "$pins" eth1 eth2
+measure "$p-c" >/dev/null
+counters=$("$tool" counters "$pins")
+"$tool" detach "$p-b" "$pins" eth1 eth2
+
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+ma=$(median "${A[@]}"); mb=$(median "${B[@]}"); mc=$(median "${C[@]}")
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.3f", x / y}'; }
+# Per-round ratios (b_i / a_i): each pair ran back to back, so the median of these resists the
+# slow drifts of a shared machine better than the ratio of medians.
+declare -a R
+for ((i = 0; i < runs; i++)); do R+=("$(ratio "${B[i]}" "${A[i]}")"); done
+mr=$(median "${R[@]}")
+
+echo
+echo "machine: $(nproc) vCPU, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ); iperf3 ${seconds}s x $runs runs per path, interleaved"
+echo
+echo "| path | median Gbit/s | runs | vs plain bridge |"
+echo "| --- | --- | --- | --- |"
+echo "| (a) plain bridge | $ma | ${A[*]} | 1.000 |"
+echo "| (b) bridge + classifier, flow bypassed | $mb | ${B[*]} | $(ratio "$mb" "$ma") |"
+echo "| (c) direct veth pair | $mc | ${C[*]} | $(ratio "$mc" "$ma") |"
+echo
+echo "median of per-round ratios (b)/(a): $mr"
+if awk -v b="$mb" -v a="$ma" 'BEGIN {exit !(b >= 0.97 * a)}'; then
+  echo "target (b) >= 0.97 x (a) on medians: met"
+else
+  echo "target (b) >= 0.97 x (a) on medians: NOT met"
+fi
+echo
+echo "classifier counters during one attached run:"
+echo "$counters"
+echo
+echo "classifier cost per packet (BPF_PROG_TEST_RUN, repeat 1000000; includes the test run's own skb setup):"
+"$tool" nsperpkt 1000000
