@@ -1,15 +1,8 @@
 #include "agent/netsetup/net_state.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "agent/common/unique_fd.h"
+#include "agent/netsetup/state_file.h"
 
 namespace wb::netsetup {
 
@@ -76,40 +69,19 @@ Result<NetState> from_json_text(const std::string& text) {
 }
 
 Status save_net_state(const std::string& path, const NetState& state) {
-  const std::string tmp = path + ".tmp";
-  const std::string text = to_json_text(state);
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return errno_error("write " + tmp);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("write " + tmp);
-    done += static_cast<std::size_t>(n);
-  }
-  // fsync before rename: after a power cut the file is either the old or the new state.
-  if (::fsync(fd.get()) != 0) return errno_error("fsync " + tmp);
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("rename " + tmp + " to " + path);
-  return {};
+  return write_file_atomic(path, to_json_text(state));
 }
 
 Result<std::optional<NetState>> load_net_state(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::optional<NetState>{};
-    return errno_error("read " + path);
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto state = from_json_text(text.str());
+  WB_TRY_ASSIGN(auto text, read_state_file(path));
+  if (!text) return std::optional<NetState>{};
+  auto state = from_json_text(*text);
   if (!state.ok()) return state.error().wrap(path);
   return std::optional<NetState>{std::move(state).value()};
 }
 
 Status remove_net_state(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_error("remove " + path);
-  return {};
+  return remove_state_file(path);
 }
 
 }  // namespace wb::netsetup

@@ -1,0 +1,32 @@
+// The running agent's components, shared by agent.cpp and the control handlers (internal).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "agent/config/config.h"
+#include "agent/control/server.h"
+#include "agent/daemon/agent.h"
+#include "agent/datapath/datapath.h"
+#include "agent/netsetup/netsetup.h"
+#include "agent/relay/relay.h"
+#include "agent/session/session_table.h"
+
+namespace wb::daemon {
+
+struct Agent::Parts {
+  config::Config cfg;
+  AgentOptions options;
+  netsetup::BridgeInfo bridge;
+  std::optional<datapath::Datapath> dp;
+  std::unique_ptr<session::SessionTable> table;
+  std::unique_ptr<relay::Relay> relay;
+  std::unique_ptr<control::ControlServer> control;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  int tc_attached = 0;  // ports that got the program in this start
+  int tc_kept = 0;      // ports that already ran it (restart)
+  bool stopped = false;
+};
+
+}  // namespace wb::daemon
