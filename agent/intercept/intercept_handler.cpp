@@ -1,0 +1,655 @@
+#include "agent/intercept/intercept_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "agent/intercept/detection.h"
+
+namespace wb::intercept {
+
+namespace {
+
+using relay::CloseMode;
+using relay::SessionIo;
+using relay::Side;
+using session::Protocol;
+using session::Verdict;
+using Progress = TlsEndpoint::Progress;
+
+policy::Clock::time_point wall_now() {
+  return policy::Clock::now();
+}
+std::int64_t epoch_now() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+inspect::Direction direction(Side from) {
+  return from == Side::kClient ? inspect::Direction::kClientToServer
+                               : inspect::Direction::kServerToClient;
+}
+
+bool ended(Progress p) {
+  return p == Progress::kClosed || p == Progress::kFailed;
+}
+
+}  // namespace
+
+InterceptHandler::InterceptHandler(InterceptService& service, const relay::ConnectionInfo& info)
+    : svc_(service), info_(info) {
+  const auto& od = info.original_destination;
+  auto address = policy::IpAddress::from_sockaddr(od.empty() ? nullptr : od.sockaddr_ptr());
+  if (address) dst_.address = *address;
+  dst_.port = od.port();
+}
+
+InterceptHandler::~InterceptHandler() = default;
+
+// ---------------------------------------------------------------------------------------------
+// First bytes
+
+void InterceptHandler::on_start(SessionIo& io) {
+  io.set_first_bytes_timeout(svc_.options().first_bytes_timeout);
+}
+
+void InterceptHandler::on_data(SessionIo& io, Side from, std::span<const std::uint8_t> bytes) {
+  switch (phase_) {
+    case Phase::kPeek:
+      if (from != Side::kClient) return;
+      first_.insert(first_.end(), bytes.begin(), bytes.end());
+      on_first_bytes(io);
+      return;
+    case Phase::kRaw:
+      relay_raw(io, from, bytes);
+      return;
+    case Phase::kUpstreamHandshake:
+      if (from == Side::kServer) {
+        up_->feed(bytes);
+        upstream_progress(io);
+      } else if (first_.size() + bytes.size() <= svc_.options().max_peek_bytes + (64 << 10)) {
+        // Reading from the client is paused; bytes already in flight are kept for the replay.
+        first_.insert(first_.end(), bytes.begin(), bytes.end());
+      } else {
+        fail(io, CloseMode::kReset, "client sent too much before the server answered");
+      }
+      return;
+    case Phase::kClientHandshake:
+      if (from == Side::kClient) {
+        down_->feed(bytes);
+        client_progress(io);
+      } else {
+        up_->feed(bytes);
+        read_server_plaintext(io);
+      }
+      return;
+    case Phase::kDetect:
+      if (from == Side::kClient) {
+        down_->feed(bytes);
+        read_client_plaintext(io);
+      } else {
+        up_->feed(bytes);
+        read_server_plaintext(io);
+      }
+      try_detect(io, false);
+      return;
+    case Phase::kDecrypted: {
+      TlsEndpoint* ep = endpoint(from);
+      ep->feed(bytes);
+      Progress p;
+      do {
+        scratch_.clear();
+        p = ep->read(scratch_);
+        if (!flush(io, from)) return;
+        if (!forward_plaintext(io, from, scratch_)) return;
+      } while (p == Progress::kDone && phase_ == Phase::kDecrypted);
+      if (ended(p) && phase_ == Phase::kDecrypted) decrypted_eof(io, from);
+      return;
+    }
+    case Phase::kDone:
+      return;
+  }
+}
+
+void InterceptHandler::on_first_bytes(SessionIo& io) {
+  const std::size_t max = svc_.options().max_peek_bytes;
+  const auto view = std::span<const std::uint8_t>(first_).first(std::min(first_.size(), max));
+  const peek::Peek peek = peek::classify_client(view);
+  if (peek.need_more()) {
+    if (first_.size() < max) {
+      // A client that starts a hello and stalls is timed out like one that sends nothing.
+      io.set_first_bytes_timeout(svc_.options().first_bytes_timeout);
+      return;
+    }
+    peek::Peek undecided = peek;
+    undecided.status = peek::Status::kError;
+    undecided.error = "no decision within " + std::to_string(max) + " bytes";
+    decide_plaintext(io, undecided);
+    return;
+  }
+  if (!peek.done() || peek.kind != peek::Kind::kTls) {
+    decide_plaintext(io, peek);
+    return;
+  }
+  hello_ = peek.hello;
+  if (!hello_.sni.empty()) io.set_sni(hello_.sni);
+  // What OpenSSL on our client leg cannot speak is tunnelled: breaking it helps nobody.
+  if (hello_.sslv2 || hello_.max_version() < 0x0303) {
+    svc_.counters().tunnelled.fetch_add(1, std::memory_order_relaxed);
+    start_tunnel(io, Protocol::kTunnel, Verdict::kTunnel,
+                 hello_.sslv2 ? "SSLv2-compatible hello" : "client offers only TLS < 1.2");
+    return;
+  }
+  const auto decision = svc_.policy().decide_tls(hello_.sni, hello_.alpn, dst_, wall_now());
+  switch (decision.kind) {
+    case policy::Decision::Kind::kTunnel:
+      svc_.counters().tunnelled.fetch_add(1, std::memory_order_relaxed);
+      start_tunnel(io, Protocol::kTunnel, Verdict::kTunnel, decision.reason);
+      return;
+    case policy::Decision::Kind::kDeny:
+      deny(io, decision.label, decision.reason);
+      return;
+    case policy::Decision::Kind::kIntercept:
+    case policy::Decision::Kind::kInspect:
+      allow_undetected_ = decision.allow_undetected;
+      start_upstream_tls(io);
+      return;
+  }
+}
+
+void InterceptHandler::decide_plaintext(SessionIo& io, const peek::Peek& peek) {
+  auto decision = svc_.policy().decide_plaintext(first_bytes_kind(peek), dst_);
+  if (peek.status == peek::Status::kError && !peek.error.empty()) {
+    decision.reason += " (" + peek.error + ")";
+  }
+  switch (decision.kind) {
+    case policy::Decision::Kind::kDeny:
+      deny(io, decision.label, decision.reason);
+      return;
+    case policy::Decision::Kind::kInspect:
+      svc_.counters().inspected_plaintext.fetch_add(1, std::memory_order_relaxed);
+      make_inspector(io, decision.label, false);
+      start_tunnel(io, decision.label, Verdict::kRelay, decision.reason);
+      return;
+    case policy::Decision::Kind::kTunnel:
+    case policy::Decision::Kind::kIntercept:
+      svc_.counters().tunnelled.fetch_add(1, std::memory_order_relaxed);
+      start_tunnel(io, decision.label, Verdict::kTunnel, decision.reason);
+      return;
+  }
+}
+
+void InterceptHandler::start_tunnel(SessionIo& io, Protocol label, Verdict verdict,
+                                    const std::string& reason) {
+  record(io, label, verdict, reason);
+  phase_ = Phase::kRaw;
+  io.set_first_bytes_timeout(std::chrono::milliseconds(0));
+  if (!io.upstream_connected()) {
+    auto st = io.connect_upstream();
+    // EALREADY: a reconnect for tunnel on error is already in flight.
+    if (!st && st.error().code != std::errc::connection_already_in_progress) {
+      fail(io, CloseMode::kReset, "upstream connect: " + st.error().message());
+      return;
+    }
+  }
+  // Bytes queued before the upstream is connected go out once it is (SessionIo::send).
+  auto first = std::move(first_);
+  first_ = {};
+  if (!first.empty()) relay_raw(io, Side::kClient, first);
+  if (phase_ == Phase::kRaw) io.resume_reading(Side::kClient);
+}
+
+void InterceptHandler::deny(SessionIo& io, Protocol label, const std::string& reason) {
+  svc_.counters().denied.fetch_add(1, std::memory_order_relaxed);
+  record(io, label, Verdict::kDeny, reason);
+  spdlog::info("{} denied: {} -> {} sni={} {}", session::log_label(label), info_.client.to_string(),
+               dst_.to_string(), hello_.sni.empty() ? "-" : hello_.sni, reason);
+  fail(io, CloseMode::kGraceful, reason);
+}
+
+void InterceptHandler::relay_raw(SessionIo& io, Side from, std::span<const std::uint8_t> bytes) {
+  auto out = inspect(io, from, bytes);
+  if (!out) return;
+  auto st = io.send(relay::other(from), *out);
+  if (!st)
+    fail(io, CloseMode::kReset,
+         "send to " + std::string(relay::label(relay::other(from))) + ": " + st.error().message());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream leg
+
+void InterceptHandler::start_upstream_tls(SessionIo& io) {
+  phase_ = Phase::kUpstreamHandshake;
+  io.pause_reading(Side::kClient);
+  auto up = TlsEndpoint::create(svc_.upstream_ctx(), Role::kClient);
+  if (!up) {
+    fail(io, CloseMode::kReset, up.error().message());
+    return;
+  }
+  up_ = std::move(*up);
+  UpstreamParams params{hello_.sni, hello_.alpn, dst_.address.to_string()};
+  if (auto st = configure_upstream(*up_, params); !st) {
+    upstream_failed(io, st.error().message(), std::nullopt);
+    return;
+  }
+  // The client is paused, so nothing from it disarms this: it bounds connect + handshake.
+  io.set_first_bytes_timeout(svc_.options().handshake_timeout);
+  if (auto st = io.connect_upstream(); !st) {
+    fail(io, CloseMode::kReset, "upstream connect: " + st.error().message());
+  }
+}
+
+void InterceptHandler::on_upstream_connected(SessionIo& io) {
+  if (phase_ == Phase::kUpstreamHandshake && up_) upstream_progress(io);
+}
+
+void InterceptHandler::upstream_progress(SessionIo& io) {
+  const Progress p = up_->handshake();
+  if (p == Progress::kFailed) {
+    const auto& f = up_->failure();
+    upstream_failed(io, f.reason,
+                    f.kind == TlsFailure::Kind::kClientCertRequested
+                        ? policy::LearnReason::kClientCertificateRequested
+                        : policy::LearnReason::kUpstreamHandshakeFailed);
+    return;
+  }
+  if (!flush(io, Side::kServer)) return;
+  if (p == Progress::kDone) start_client_leg(io);
+}
+
+void InterceptHandler::upstream_failed(SessionIo& io, const std::string& reason,
+                                       std::optional<policy::LearnReason> learn) {
+  // Nothing has reached the client yet, so it can still be given the real server untouched.
+  if (!svc_.policy().tunnel_on_error()) {
+    fail(io, CloseMode::kReset, "upstream TLS failed: " + reason);
+    return;
+  }
+  if (learn) svc_.policy().learn_failure(hello_.sni, dst_, *learn, reason, wall_now());
+  svc_.counters().tunnelled_on_error.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("TUNNEL on error: {} -> {} sni={}: {}", info_.client.to_string(), dst_.to_string(),
+               hello_.sni.empty() ? "-" : hello_.sni, reason);
+  up_.reset();
+  if (auto st = io.reconnect_upstream(); !st) {
+    fail(io, CloseMode::kReset, "upstream reconnect: " + st.error().message());
+    return;
+  }
+  start_tunnel(io, Protocol::kTunnel, Verdict::kTunnel, "tunnel on error: " + reason);
+}
+
+void InterceptHandler::on_upstream_failed(SessionIo& io, const Error& error) {
+  fail(io, CloseMode::kReset, "upstream connect failed: " + error.message());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client leg
+
+void InterceptHandler::start_client_leg(SessionIo& io) {
+  const UpstreamResult upstream = upstream_result(*up_);
+  server_alpn_ = upstream.alpn;
+  if (!upstream.verified) {
+    svc_.counters().untrusted_upstreams.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("upstream {} sni={} not verified ({}): untrusted issuer", dst_.to_string(),
+                  hello_.sni, upstream.verify_error);
+  }
+  certs::ForgeRequest request;
+  request.server_leaf = upstream.leaf;
+  request.server_verified = upstream.verified;  // never upgrade an invalid server to trusted
+  request.client_accepts = certs::key_types_from_signature_schemes(hello_.signature_algorithms);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto forged = svc_.certs().forge(request, epoch_now());
+  svc_.counters().forged.fetch_add(1, std::memory_order_relaxed);
+  svc_.record_forge_time(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+          .count()));
+  if (!forged) {
+    svc_.counters().forge_errors.fetch_add(1, std::memory_order_relaxed);
+    upstream_failed(io, "forge: " + forged.error().message(), std::nullopt);
+    return;
+  }
+  forged_ = *forged;
+
+  ClientLegParams params;
+  params.cert = forged_->cert.get();
+  params.key = forged_->key.get();
+  params.issuer = forged_->issuer_cert;
+  params.alpn = server_alpn_;
+  if (hello_.status_request) {
+    if (auto staple = svc_.certs().staple(*forged_, epoch_now())) params.ocsp_staple = **staple;
+  }
+  auto down = TlsEndpoint::create(svc_.client_leg_ctx(), Role::kServer);
+  if (!down) {
+    upstream_failed(io, down.error().message(), std::nullopt);
+    return;
+  }
+  down_ = std::move(*down);
+  if (auto st = configure_client_leg(*down_, params); !st) {
+    upstream_failed(io, st.error().message(), std::nullopt);
+    return;
+  }
+  phase_ = Phase::kClientHandshake;
+  // From here on the client gets our bytes: no tunnel on error for this connection any more.
+  down_->feed(first_);
+  first_ = {};
+  read_server_plaintext(io);  // a server may already have sent data (or tickets)
+  if (phase_ != Phase::kClientHandshake) return;
+  client_progress(io);
+  if (phase_ == Phase::kClientHandshake || phase_ == Phase::kDetect)
+    io.resume_reading(Side::kClient);
+}
+
+void InterceptHandler::client_progress(SessionIo& io) {
+  const Progress p = down_->handshake();
+  if (!flush(io, Side::kClient)) return;
+  if (p == Progress::kWantMore) {
+    io.set_first_bytes_timeout(svc_.options().handshake_timeout);
+    return;
+  }
+  if (p == Progress::kFailed) {
+    client_rejected(io, down_->failure().reason, policy::LearnReason::kClientRejectedCertificate);
+    return;
+  }
+  svc_.counters().intercepted.fetch_add(1, std::memory_order_relaxed);
+  phase_ = Phase::kDetect;
+  record(io, Protocol::kUnknown, Verdict::kIntercept,
+         forged_->issuer == certs::IssuerRole::trusted ? "intercepted"
+                                                       : "intercepted (untrusted upstream)");
+  io.set_first_bytes_timeout(svc_.options().server_first_timeout);
+  read_client_plaintext(io);
+  if (phase_ == Phase::kDetect) try_detect(io, false);
+}
+
+void InterceptHandler::client_rejected(SessionIo& io, const std::string& reason,
+                                       policy::LearnReason learn) {
+  svc_.counters().client_rejected.fetch_add(1, std::memory_order_relaxed);
+  std::string why = "client rejected interception: " + reason;
+  if (svc_.policy().tunnel_on_error()) {
+    svc_.policy().learn_failure(hello_.sni, dst_, learn, reason, wall_now());
+    why += "; destination learned, next connections tunnelled";
+  }
+  spdlog::info("TUNNEL learned: {} -> {} sni={}: {}", info_.client.to_string(), dst_.to_string(),
+               hello_.sni.empty() ? "-" : hello_.sni, reason);
+  record(io, Protocol::kUnknown, Verdict::kIntercept, why);
+  fail(io, CloseMode::kGraceful, why);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Detection
+
+void InterceptHandler::read_client_plaintext(SessionIo& io) {
+  const Progress p = down_->read(client_plain_);
+  if (!flush(io, Side::kClient)) return;
+  if (ended(p)) client_closed_ = true;
+}
+
+void InterceptHandler::read_server_plaintext(SessionIo& io) {
+  const Progress p = up_->read(server_plain_);
+  if (!flush(io, Side::kServer)) return;
+  if (ended(p)) server_closed_ = true;
+}
+
+void InterceptHandler::try_detect(SessionIo& io, bool server_first) {
+  if (phase_ != Phase::kDetect) return;
+  const std::size_t max = svc_.options().max_peek_bytes;
+  peek::Peek peek;
+  if (!client_plain_.empty()) {
+    peek = peek::classify_client(
+        std::span<const std::uint8_t>(client_plain_).first(std::min(client_plain_.size(), max)));
+    if (peek.need_more() && client_plain_.size() < max && !client_closed_) return;
+  } else {
+    if (client_closed_ && server_plain_.empty()) {
+      // The handshake completed and the client left without a byte: what a pinning client does
+      // when it finds our key instead of the one it expects.
+      client_rejected(io, "closed right after the handshake without sending data",
+                      policy::LearnReason::kClientClosedAfterHandshake);
+      return;
+    }
+    if (server_plain_.empty()) {
+      if (server_closed_) fail(io, CloseMode::kGraceful, "server closed before sending data");
+      return;
+    }
+    // The server spoke while the client is silent: wait for the client up to the timeout.
+    if (!server_first && !server_first_expired_ && !server_closed_ && !client_closed_) return;
+    peek = peek::classify_server(
+        std::span<const std::uint8_t>(server_plain_).first(std::min(server_plain_.size(), max)));
+    if (peek.need_more() && server_plain_.size() < max && !server_closed_) return;
+  }
+  const auto decision =
+      svc_.policy().decide_inner(inner_kind(peek), hello_.sni, dst_, allow_undetected_, wall_now());
+  start_decrypted(io, decision);
+}
+
+void InterceptHandler::start_decrypted(SessionIo& io, const policy::Decision& decision) {
+  switch (decision.kind) {
+    case policy::Decision::Kind::kDeny:
+      down_->shutdown();
+      flush(io, Side::kClient);
+      deny(io, decision.label, decision.reason);
+      return;
+    case policy::Decision::Kind::kInspect:
+      make_inspector(io, decision.label, server_alpn_ == "h2");
+      record(io, decision.label, Verdict::kIntercept,
+             "intercepted, " + std::string(session::label(decision.label)) + " inspected");
+      break;
+    case policy::Decision::Kind::kTunnel:
+    case policy::Decision::Kind::kIntercept:
+      record(io, decision.label, Verdict::kTunnel, decision.reason);
+      break;
+  }
+  phase_ = Phase::kDecrypted;
+  io.set_first_bytes_timeout(std::chrono::milliseconds(0));
+  auto client_bytes = std::move(client_plain_);
+  auto server_bytes = std::move(server_plain_);
+  client_plain_ = {};
+  server_plain_ = {};
+  if (!forward_plaintext(io, Side::kClient, client_bytes)) return;
+  if (!forward_plaintext(io, Side::kServer, server_bytes)) return;
+  // Ends seen while detecting are passed on now, in order after the data.
+  const bool client_ended = std::exchange(client_closed_, false);
+  const bool server_ended = std::exchange(server_closed_, false);
+  if (client_ended) decrypted_eof(io, Side::kClient);
+  if (server_ended && phase_ == Phase::kDecrypted) decrypted_eof(io, Side::kServer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decrypted relay
+
+bool InterceptHandler::forward_plaintext(SessionIo& io, Side from,
+                                         std::span<const std::uint8_t> plain) {
+  if (plain.empty()) return true;
+  auto out = inspect(io, from, plain);
+  if (!out) return false;
+  const Side to = relay::other(from);
+  if (out->empty()) return true;
+  if (auto st = endpoint(to)->write(*out); !st) {
+    fail(io, CloseMode::kReset, st.error().message());
+    return false;
+  }
+  return flush(io, to);
+}
+
+void InterceptHandler::decrypted_eof(SessionIo& io, Side from) {
+  bool& closed = from == Side::kClient ? client_closed_ : server_closed_;
+  if (closed) return;
+  closed = true;
+  if (inspector_) inspector_->on_close(direction(from));
+  const Side to = relay::other(from);
+  endpoint(to)->shutdown();  // close_notify, then FIN
+  if (!flush(io, to)) return;
+  io.shutdown_write(to);
+  if (client_closed_ && server_closed_) fail(io, CloseMode::kGraceful, "closed by both sides");
+}
+
+void InterceptHandler::on_eof(SessionIo& io, Side from) {
+  switch (phase_) {
+    case Phase::kPeek:
+      if (first_.empty()) {
+        fail(io, CloseMode::kGraceful, "client closed before sending data");
+        return;
+      }
+      decide_plaintext(io, peek::classify_client(first_));
+      if (phase_ == Phase::kRaw) on_eof(io, from);
+      return;
+    case Phase::kRaw:
+      if (inspector_) inspector_->on_close(direction(from));
+      io.shutdown_write(relay::other(from));
+      return;
+    case Phase::kUpstreamHandshake:
+      if (from == Side::kServer) {
+        up_->feed_eof();
+        upstream_progress(io);
+      } else {
+        fail(io, CloseMode::kGraceful, "client closed during the upstream handshake");
+      }
+      return;
+    case Phase::kClientHandshake:
+      if (from == Side::kClient) {
+        down_->feed_eof();
+        client_progress(io);
+      } else {
+        fail(io, CloseMode::kGraceful, "server closed during the client handshake");
+      }
+      return;
+    case Phase::kDetect:
+      if (from == Side::kClient) {
+        down_->feed_eof();
+        read_client_plaintext(io);
+        client_closed_ = true;
+      } else {
+        up_->feed_eof();
+        read_server_plaintext(io);
+        server_closed_ = true;
+      }
+      try_detect(io, true);
+      return;
+    case Phase::kDecrypted: {
+      TlsEndpoint* ep = endpoint(from);
+      ep->feed_eof();
+      scratch_.clear();
+      while (ep->read(scratch_) == Progress::kDone && !scratch_.empty()) {
+        if (!forward_plaintext(io, from, scratch_)) return;
+        scratch_.clear();
+      }
+      decrypted_eof(io, from);
+      return;
+    }
+    case Phase::kDone:
+      return;
+  }
+}
+
+void InterceptHandler::on_error(SessionIo& io, Side side, const Error& error) {
+  phase_ = Phase::kDone;
+  relay::Handler::on_error(io, side, error);
+}
+
+void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
+  if (kind == relay::TimeoutKind::kIdle) {
+    phase_ = Phase::kDone;
+    relay::Handler::on_timeout(io, kind);
+    return;
+  }
+  switch (phase_) {
+    case Phase::kPeek: {
+      // Nothing (or no complete hello) from the client: a server-first protocol or a stalled
+      // client. Either way it is not TLS we can intercept; the plaintext policy decides.
+      peek::Peek peek = peek::classify_client(first_);
+      if (peek.need_more()) {
+        peek.status = peek::Status::kError;
+        peek.error = first_.empty() ? "client silent" : "incomplete first bytes";
+      }
+      decide_plaintext(io, peek);
+      return;
+    }
+    case Phase::kUpstreamHandshake:
+      upstream_failed(io, "upstream handshake timeout",
+                      policy::LearnReason::kUpstreamHandshakeFailed);
+      return;
+    case Phase::kClientHandshake:
+      fail(io, CloseMode::kGraceful, "client handshake timeout");
+      return;
+    case Phase::kDetect:
+      server_first_expired_ = true;
+      try_detect(io, true);
+      return;
+    case Phase::kRaw:
+    case Phase::kDecrypted:
+    case Phase::kDone:
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+TlsEndpoint* InterceptHandler::endpoint(Side side) const {
+  return side == Side::kClient ? down_.get() : up_.get();
+}
+
+bool InterceptHandler::flush(SessionIo& io, Side to) {
+  TlsEndpoint* ep = endpoint(to);
+  if (ep == nullptr) return true;
+  const auto out = ep->output();
+  if (out.empty()) return true;
+  auto st = io.send(to, out);
+  ep->consume_output();
+  if (!st) {
+    fail(io, CloseMode::kReset,
+         "send to " + std::string(relay::label(to)) + ": " + st.error().message());
+    return false;
+  }
+  return true;
+}
+
+void InterceptHandler::make_inspector(SessionIo& /*io*/, Protocol label, bool alpn_h2) {
+  auto options = svc_.options().inspectors;
+  options.alpn_h2 = alpn_h2;
+  auto made = inspect::make_inspector(session::label(label), options);
+  if (!made) {
+    // No inspector is no reason to break the traffic: it is relayed and the log says why.
+    spdlog::warn("{}: no inspector: {}", session::log_label(label), made.error().message());
+    return;
+  }
+  inspector_ = std::move(*made);
+}
+
+std::optional<std::span<const std::uint8_t>> InterceptHandler::inspect(
+    SessionIo& io, Side from, std::span<const std::uint8_t> in) {
+  if (!inspector_) return in;
+  inspect::Verdict verdict;
+  std::span<const std::uint8_t> out = in;
+  if (inspector_->rewrites()) {
+    filtered_.clear();
+    verdict = inspector_->filter(direction(from), in, filtered_);
+    out = filtered_;
+  } else {
+    verdict = inspector_->on_data(direction(from), in);
+  }
+  auto brief = inspector_->brief();
+  if (brief != last_brief_) {
+    io.set_inspection(brief, inspector_->detail());
+    last_brief_ = std::move(brief);
+  }
+  if (verdict.denied()) {
+    if (down_) {
+      down_->shutdown();
+      flush(io, Side::kClient);
+    }
+    deny(io, session::parse_protocol(inspector_->protocol()).value_or(Protocol::kUnknown),
+         "inspector: " + verdict.reason);
+    return std::nullopt;
+  }
+  return out;
+}
+
+void InterceptHandler::record(SessionIo& io, Protocol label, Verdict verdict,
+                              const std::string& reason) {
+  io.set_protocol(label);
+  io.set_verdict(verdict, reason);
+}
+
+void InterceptHandler::fail(SessionIo& io, CloseMode mode, const std::string& reason) {
+  phase_ = Phase::kDone;
+  io.close(mode, reason);
+}
+
+}  // namespace wb::intercept

@@ -1,0 +1,131 @@
+// The interception handler: one per steered connection, on the relay's Handler interface (the
+// relay owns every socket; this object only decides and transforms bytes).
+//
+//   peek      the client's first bytes (bounded, with the first-bytes timeout) are kept, not
+//             forwarded, until they are classified:
+//               TLS ClientHello  -> policy: tunnel (connect, replay, relay untouched), deny, or
+//                                   intercept (below)
+//               pseudo-TLS / SIP / STUN / MS-TURN / HTTP -> relayed with the matching inspector
+//               unknown          -> relayed or denied per policy
+//   upstream  TLS client towards the original destination with the client's SNI and ALPN. It
+//             completes FIRST, so its verification result picks the issuer and its ALPN is what
+//             the client is offered. Failure (alert, protocol error, CertificateRequest) before
+//             anything reached the client = tunnel on error: fresh upstream, replay the client's
+//             bytes, relay untouched; the destination is learned.
+//   client    TLS server with the forged certificate (and an OCSP staple if asked). A client that
+//             rejects it (alert, close during the handshake, or close right after it without a
+//             byte of data, as pinning clients do) makes the destination learned: the next
+//             connection is tunnelled from the first byte.
+//   detect    the first decrypted bytes (the client's; the server's when the client stays silent
+//             for server_first_timeout) choose the inspector, or the undetected-protocol policy.
+//   relay     decrypted bytes pass through the inspector and are re-encrypted for the other leg.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "agent/intercept/intercept_service.h"
+#include "agent/intercept/tls_endpoint.h"
+#include "agent/policy/policy.h"
+#include "agent/relay/handler.h"
+#include "inspectors/inspector.h"
+
+namespace wb::intercept {
+
+class InterceptHandler final : public relay::Handler {
+ public:
+  InterceptHandler(InterceptService& service, const relay::ConnectionInfo& info);
+  ~InterceptHandler() override;
+
+  void on_start(relay::SessionIo& io) override;
+  void on_data(relay::SessionIo& io, relay::Side from,
+               std::span<const std::uint8_t> bytes) override;
+  void on_eof(relay::SessionIo& io, relay::Side from) override;
+  void on_upstream_connected(relay::SessionIo& io) override;
+  void on_upstream_failed(relay::SessionIo& io, const Error& error) override;
+  void on_error(relay::SessionIo& io, relay::Side side, const Error& error) override;
+  void on_timeout(relay::SessionIo& io, relay::TimeoutKind kind) override;
+
+ private:
+  enum class Phase : std::uint8_t {
+    kPeek,               // collecting the client's first bytes
+    kRaw,                // relaying untouched (tunnel, plaintext protocols), maybe inspected
+    kUpstreamHandshake,  // connecting + TLS towards the server; the client waits
+    kClientHandshake,    // TLS towards the client with the forged certificate
+    kDetect,             // both legs up, waiting for the first decrypted bytes
+    kDecrypted,          // relaying decrypted bytes, maybe inspected
+    kDone,               // closing
+  };
+
+  // ---- peek ----
+  void on_first_bytes(relay::SessionIo& io);
+  void decide_plaintext(relay::SessionIo& io, const peek::Peek& peek);
+  void start_tunnel(relay::SessionIo& io, session::Protocol label, session::Verdict verdict,
+                    const std::string& reason);
+  void deny(relay::SessionIo& io, session::Protocol label, const std::string& reason);
+
+  // ---- raw relay ----
+  void relay_raw(relay::SessionIo& io, relay::Side from, std::span<const std::uint8_t> bytes);
+
+  // ---- interception ----
+  void start_upstream_tls(relay::SessionIo& io);
+  void upstream_progress(relay::SessionIo& io);
+  // Tunnel on error (or close when it is off); `learn` remembers the destination.
+  void upstream_failed(relay::SessionIo& io, const std::string& reason,
+                       std::optional<policy::LearnReason> learn);
+  void start_client_leg(relay::SessionIo& io);
+  void client_progress(relay::SessionIo& io);
+  void client_rejected(relay::SessionIo& io, const std::string& reason,
+                       policy::LearnReason learn_reason);
+  void read_server_plaintext(relay::SessionIo& io);
+  void read_client_plaintext(relay::SessionIo& io);
+  void try_detect(relay::SessionIo& io, bool server_first_timeout);
+  void start_decrypted(relay::SessionIo& io, const policy::Decision& decision);
+  // Passes plaintext from `from` through the inspector into the other leg.
+  bool forward_plaintext(relay::SessionIo& io, relay::Side from,
+                         std::span<const std::uint8_t> plain);
+  void decrypted_eof(relay::SessionIo& io, relay::Side from);
+  bool flush(relay::SessionIo& io, relay::Side to);
+  TlsEndpoint* endpoint(relay::Side side) const;
+
+  // ---- inspection + session record ----
+  void make_inspector(relay::SessionIo& io, session::Protocol label, bool alpn_h2);
+  // The bytes to forward (the input, or the inspector's rewrite), or nothing when denied.
+  std::optional<std::span<const std::uint8_t>> inspect(relay::SessionIo& io, relay::Side from,
+                                                       std::span<const std::uint8_t> in);
+  void record(relay::SessionIo& io, session::Protocol label, session::Verdict verdict,
+              const std::string& reason);
+  void fail(relay::SessionIo& io, relay::CloseMode mode, const std::string& reason);
+
+  InterceptService& svc_;
+  relay::ConnectionInfo info_;
+  policy::Destination dst_;
+  Phase phase_ = Phase::kPeek;
+
+  std::vector<std::uint8_t> first_;  // the client's original bytes (replayed on tunnel)
+  peek::ClientHello hello_;
+  bool allow_undetected_ = false;
+
+  std::unique_ptr<TlsEndpoint> up_;    // towards the server (client role)
+  std::unique_ptr<TlsEndpoint> down_;  // towards the client (server role)
+  std::shared_ptr<const certs::ForgedCert> forged_;
+  std::string server_alpn_;
+
+  std::vector<std::uint8_t> client_plain_;  // decrypted, held until detection decides
+  std::vector<std::uint8_t> server_plain_;
+  bool server_first_expired_ = false;
+  bool client_closed_ = false;  // client's TLS/TCP end reached (decrypted mode)
+  bool server_closed_ = false;
+
+  std::unique_ptr<inspect::Inspector> inspector_;
+  std::string last_brief_;
+  std::vector<std::uint8_t> scratch_;
+  std::vector<std::uint8_t> filtered_;
+};
+
+}  // namespace wb::intercept

@@ -1,0 +1,85 @@
+#include "agent/intercept/intercept_service.h"
+
+#include "agent/intercept/intercept_handler.h"
+
+namespace wb::intercept {
+
+InterceptOptions options_from_config(const config::Config& cfg) {
+  InterceptOptions o;
+  o.trust_store = cfg.trust_store.string();
+  o.keylog = cfg.keylog.string();
+  o.first_bytes_timeout = cfg.timeouts.first_bytes;
+  o.handshake_timeout = cfg.timeouts.handshake;
+  o.max_peek_bytes = std::min<std::size_t>(cfg.limits.max_hello_bytes, peek::kMaxPeekBytes);
+  o.inspectors.sip_deny_malformed = cfg.sip_malformed == config::SipMalformed::kDeny;
+  o.inspectors.block_quic = cfg.block_quic;
+  return o;
+}
+
+Result<std::unique_ptr<InterceptService>> InterceptService::create(InterceptOptions options,
+                                                                   policy::Policy& policy,
+                                                                   certs::CertService& certs) {
+  TlsContextOptions tls;
+  tls.trust_store = options.trust_store;
+  if (!options.keylog.empty()) {
+    auto log = KeyLog::open(options.keylog);
+    if (!log) return log.error();
+    tls.keylog = *log;
+  }
+  std::unique_ptr<InterceptService> svc(new InterceptService(std::move(options), policy, certs));
+  auto up = make_upstream_ctx(tls);
+  if (!up) return up.error();
+  svc->upstream_ctx_ = std::move(*up);
+  auto down = make_client_leg_ctx(tls);
+  if (!down) return down.error();
+  svc->client_leg_ctx_ = std::move(*down);
+  return svc;
+}
+
+relay::HandlerFactory InterceptService::factory() {
+  return [this](const relay::ConnectionInfo& info) -> std::unique_ptr<relay::Handler> {
+    counters_.sessions.fetch_add(1, std::memory_order_relaxed);
+    return std::make_unique<InterceptHandler>(*this, info);
+  };
+}
+
+void InterceptService::record_forge_time(std::uint64_t ns) {
+  counters_.forge_ns_total.fetch_add(ns, std::memory_order_relaxed);
+  auto max = counters_.forge_ns_max.load(std::memory_order_relaxed);
+  while (ns > max && !counters_.forge_ns_max.compare_exchange_weak(max, ns)) {
+  }
+}
+
+InterceptStats InterceptService::stats() const {
+  InterceptStats s;
+  s.sessions = counters_.sessions.load();
+  s.intercepted = counters_.intercepted.load();
+  s.tunnelled = counters_.tunnelled.load();
+  s.tunnelled_on_error = counters_.tunnelled_on_error.load();
+  s.client_rejected = counters_.client_rejected.load();
+  s.denied = counters_.denied.load();
+  s.inspected_plaintext = counters_.inspected_plaintext.load();
+  s.forged = counters_.forged.load();
+  s.forge_errors = counters_.forge_errors.load();
+  s.forge_ns_total = counters_.forge_ns_total.load();
+  s.forge_ns_max = counters_.forge_ns_max.load();
+  s.untrusted_upstreams = counters_.untrusted_upstreams.load();
+  return s;
+}
+
+nlohmann::json to_json(const InterceptStats& s) {
+  return {{"sessions", s.sessions},
+          {"intercepted", s.intercepted},
+          {"tunnelled", s.tunnelled},
+          {"tunnelled_on_error", s.tunnelled_on_error},
+          {"client_rejected", s.client_rejected},
+          {"denied", s.denied},
+          {"inspected_plaintext", s.inspected_plaintext},
+          {"forged", s.forged},
+          {"forge_errors", s.forge_errors},
+          {"forge_us_avg", s.forged == 0 ? 0 : s.forge_ns_total / s.forged / 1000},
+          {"forge_us_max", s.forge_ns_max / 1000},
+          {"untrusted_upstreams", s.untrusted_upstreams}};
+}
+
+}  // namespace wb::intercept

@@ -1,0 +1,100 @@
+// Everything the interception handlers of all workers share: the two TLS contexts, the policy,
+// the certificates service, the inspector options, timeouts and counters. Thread-safe. The daemon
+// creates one and installs factory() as the relay's HandlerFactory:
+//
+//   auto policy = wb::policy::policy_from_config(cfg);                 //
+//   Result<unique_ptr<Policy>> auto icpt = wb::intercept::InterceptService::create(
+//       wb::intercept::options_from_config(cfg), **policy, *cert_service);
+//   wb::relay::Relay::start(relay_config, (*icpt)->factory(), session_table);
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "agent/common/result.h"
+#include "agent/config/config.h"
+#include "agent/intercept/keylog.h"
+#include "agent/intercept/ossl_types.h"
+#include "agent/intercept/tls_contexts.h"
+#include "agent/peek/peek.h"
+#include "agent/policy/policy.h"
+#include "agent/relay/handler.h"
+#include "certs/cert_service.h"
+#include "inspectors/factory.h"
+
+namespace wb::intercept {
+
+struct InterceptOptions {
+  std::string trust_store = kSystemTrustStore;
+  std::string keylog;                                     // "" = no key log
+  std::chrono::milliseconds first_bytes_timeout{10'000};  // a client that never finishes its hello
+  std::chrono::milliseconds handshake_timeout{15'000};    // each TLS leg
+  // After both handshakes the client speaks first; if it stays silent this long, the server's
+  // first bytes decide (server-first protocols).
+  std::chrono::milliseconds server_first_timeout{500};
+  std::size_t max_peek_bytes = peek::kMaxPeekBytes;
+  inspect::Options inspectors;  // sip_deny_malformed, block_quic (alpn_h2 is per session)
+};
+
+InterceptOptions options_from_config(const config::Config& cfg);
+
+struct InterceptStats {
+  std::uint64_t sessions = 0;
+  std::uint64_t intercepted = 0;          // both handshakes completed
+  std::uint64_t tunnelled = 0;            // relayed untouched (policy, learned, detection off)
+  std::uint64_t tunnelled_on_error = 0;   // upstream handshake failed -> replayed and relayed
+  std::uint64_t client_rejected = 0;      // client refused the forged certificate / pinned
+  std::uint64_t denied = 0;               // by rule, undetected protocol, inspector
+  std::uint64_t inspected_plaintext = 0;  // SIP / MS-TURN / STUN / HTTP without TLS
+  std::uint64_t forged = 0;
+  std::uint64_t forge_errors = 0;
+  std::uint64_t forge_ns_total = 0;  // time forge() spent on the loop thread
+  std::uint64_t forge_ns_max = 0;
+  std::uint64_t untrusted_upstreams = 0;  // upstream certificate did not verify
+};
+nlohmann::json to_json(const InterceptStats& stats);
+
+class InterceptService {
+ public:
+  static Result<std::unique_ptr<InterceptService>> create(InterceptOptions options,
+                                                          policy::Policy& policy,
+                                                          certs::CertService& certs);
+
+  // One InterceptHandler per accepted connection.
+  relay::HandlerFactory factory();
+
+  InterceptStats stats() const;
+
+  // ---- for the handlers ----
+  const InterceptOptions& options() const { return options_; }
+  policy::Policy& policy() { return policy_; }
+  certs::CertService& certs() { return certs_; }
+  SSL_CTX* upstream_ctx() const { return upstream_ctx_.get(); }
+  SSL_CTX* client_leg_ctx() const { return client_leg_ctx_.get(); }
+
+  struct Counters {
+    std::atomic<std::uint64_t> sessions{0}, intercepted{0}, tunnelled{0}, tunnelled_on_error{0},
+        client_rejected{0}, denied{0}, inspected_plaintext{0}, forged{0}, forge_errors{0},
+        forge_ns_total{0}, forge_ns_max{0}, untrusted_upstreams{0};
+  };
+  Counters& counters() { return counters_; }
+  void record_forge_time(std::uint64_t ns);
+
+ private:
+  InterceptService(InterceptOptions options, policy::Policy& policy, certs::CertService& certs)
+      : options_(std::move(options)), policy_(policy), certs_(certs) {}
+
+  InterceptOptions options_;
+  policy::Policy& policy_;
+  certs::CertService& certs_;
+  SslCtxPtr upstream_ctx_;
+  SslCtxPtr client_leg_ctx_;
+  Counters counters_;
+};
+
+}  // namespace wb::intercept
