@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -181,13 +182,89 @@ double connections_per_second(const session::Endpoint& to, double seconds) {
          std::chrono::duration<double>(Clock::now() - begin).count();
 }
 
+// Memory per idle session. The peers (clients and a server that holds its connections) run in a
+// forked child so that the relay process's RSS holds nothing but the relay, and so that each
+// process stays under the per-process descriptor limit (the relay needs 2 per session).
+bool pipe_write(int fd, const void* data, std::size_t size) {
+  return ::write(fd, data, size) == static_cast<ssize_t>(size);
+}
+
+void idle_sessions(const Options& options) {
+  int to_parent[2];
+  int to_child[2];
+  if (pipe(to_parent) != 0 || pipe(to_child) != 0) return;
+  const pid_t child = fork();
+  if (child == 0) {
+    ::close(to_parent[0]);
+    ::close(to_child[1]);
+    {
+      EpollServer hold(EpollServer::Mode::kHold);
+      const std::uint16_t server_port = hold.address().port();
+      pipe_write(to_parent[1], &server_port, sizeof(server_port));
+      std::uint16_t relay_port = 0;
+      if (::read(to_child[0], &relay_port, sizeof(relay_port)) != sizeof(relay_port)) _exit(1);
+      std::vector<UniqueFd> clients;
+      int opened = 0;
+      for (int i = 0; i < options.idle; ++i) {
+        clients.push_back(connect_to(session::Endpoint::loopback_v4(relay_port)));
+        if (!clients.back()) break;
+        ++opened;
+      }
+      eventually([&] { return hold.accepted() >= opened; }, std::chrono::seconds(60));
+      const int held = hold.accepted();
+      pipe_write(to_parent[1], &held, sizeof(held));
+      char done = 0;
+      [[maybe_unused]] auto ignored = ::read(to_child[0], &done, 1);  // until the parent measured
+    }
+    _exit(0);
+  }
+  ::close(to_parent[1]);
+  ::close(to_child[0]);
+  std::uint16_t server_port = 0;
+  if (::read(to_parent[0], &server_port, sizeof(server_port)) != sizeof(server_port)) return;
+  session::SessionTable table(100'000);
+  auto relay = start_relay(session::Endpoint::loopback_v4(server_port), table, options,
+                           relay::ListenerMode::kReusePortPerWorker);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const long rss_before = status_kib("/proc/self/status", "VmRSS:");
+  const long slab_before = status_kib("/proc/meminfo", "Slab:");
+  const std::uint16_t relay_port = relay->listener_address(0).port();
+  pipe_write(to_child[1], &relay_port, sizeof(relay_port));
+  int held = 0;
+  if (::read(to_parent[0], &held, sizeof(held)) != sizeof(held)) return;
+  eventually([&] { return table.active() >= static_cast<std::size_t>(held); },
+             std::chrono::seconds(30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const long rss_after = status_kib("/proc/self/status", "VmRSS:");
+  const long slab_after = status_kib("/proc/meminfo", "Slab:");
+  const std::size_t sessions = table.active();
+  std::printf(
+      "| relay process memory per idle session at %zu sessions (RSS delta / N), KiB "
+      "| - | %.2f | - |\n",
+      sessions, static_cast<double>(rss_after - rss_before) / static_cast<double>(sessions));
+  std::printf(
+      "| kernel slab per idle session, all 4 sockets (client, relay x2, server), KiB "
+      "| - | %.2f | - |\n",
+      static_cast<double>(slab_after - slab_before) / static_cast<double>(sessions));
+  std::printf(
+      "\nidle sessions requested %d, established through the relay %zu (relay "
+      "process RSS %ld KiB before, %ld KiB after)\n",
+      options.idle, sessions, rss_before, rss_after);
+  const char done = 1;
+  pipe_write(to_child[1], &done, 1);
+  int status = 0;
+  waitpid(child, &status, 0);
+}
+
 int main_impl(const Options& options) {
   if (!enter_private_netns()) {
     std::fprintf(stderr, "relay_bench needs root (private network namespace)\n");
     return 1;
   }
   run("sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range='1024 65000'");
-  rlimit files{200'000, 200'000};
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);  // raise the soft limit to the hard one (no more: no
+  files.rlim_cur = files.rlim_max;   // CAP_SYS_RESOURCE is assumed)
   setrlimit(RLIMIT_NOFILE, &files);
 
   std::printf("| measurement | direct | through the relay | ratio |\n| --- | --- | --- | --- |\n");
@@ -223,41 +300,7 @@ int main_impl(const Options& options) {
         median(relayed) / median(direct));
     std::fflush(stdout);
   }
-  {
-    EpollServer hold(EpollServer::Mode::kHold);
-    session::SessionTable table(100'000);
-    auto relay =
-        start_relay(hold.address(), table, options, relay::ListenerMode::kReusePortPerWorker);
-    std::vector<UniqueFd> clients;
-    clients.reserve(static_cast<std::size_t>(options.idle));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const long rss_before = status_kib("/proc/self/status", "VmRSS:");
-    const long slab_before = status_kib("/proc/meminfo", "Slab:");
-    for (int i = 0; i < options.idle; ++i) {
-      clients.push_back(connect_to(relay->listener_address(0)));
-      if (!clients.back()) {
-        std::fprintf(stderr, "connect %d failed: %s\n", i, std::strerror(errno));
-        return 1;
-      }
-    }
-    if (!eventually([&] { return hold.accepted() == options.idle; }, std::chrono::seconds(60))) {
-      std::fprintf(stderr, "only %d of %d upstream connections\n", hold.accepted(), options.idle);
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    const long rss_after = status_kib("/proc/self/status", "VmRSS:");
-    const long slab_after = status_kib("/proc/meminfo", "Slab:");
-    std::printf(
-        "| relay user-space memory per idle session at %d sessions (RSS delta / N), KiB "
-        "| - | %.2f | - |\n",
-        options.idle, static_cast<double>(rss_after - rss_before) / options.idle);
-    std::printf(
-        "| kernel slab per idle session, all 4 sockets (client, relay x2, server), KiB "
-        "| - | %.2f | - |\n",
-        static_cast<double>(slab_after - slab_before) / options.idle);
-    std::printf("\nsessions in the table: %zu, relay active: %llu\n", table.active(),
-                static_cast<unsigned long long>(relay->stats().active));
-  }
+  idle_sessions(options);
   return 0;
 }
 
