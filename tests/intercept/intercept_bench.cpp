@@ -1,0 +1,152 @@
+// Benchmark program (not a test; docs/benchmarks/intercept.md): new TLS connections per second
+// (`openssl s_time -new`) and bulk HTTPS throughput (curl from `openssl s_server -WWW`), side by
+// side in one run: direct to the server, through the relay with the plain handler, and through
+// the relay with the interception handler (warm certificate cache). Loopback in a private
+// network namespace; rounds are interleaved and medians reported, because the machine is noisy.
+//
+//   intercept_bench [seconds-per-run=4] [rounds=3] [bulk-MiB=64]
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "agent/intercept/intercept_service.h"
+#include "agent/relay/plain_handler.h"
+#include "agent/relay/relay.h"
+#include "certs/cert_service.h"
+#include "tests/intercept/test_pki.h"
+#include "tests/relay/peers.h"
+#include "tests/support/process.h"
+
+using namespace std::chrono_literals;
+namespace wbi = wb::intercept;
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// "N connections in T real seconds" -> N / T.
+double s_time(std::uint16_t port, const std::string& ca, int seconds) {
+  const auto r = wb::test::run("openssl s_time -connect 127.0.0.1:" + std::to_string(port) +
+                                   " -new -time " + std::to_string(seconds) + " -CAfile " + ca +
+                                   " 2>&1",
+                               std::chrono::seconds(seconds * 3 + 30));
+  const auto pos = r.out.find(" real seconds");
+  if (pos == std::string::npos) {
+    std::fprintf(stderr, "s_time: %s\n", r.out.c_str());
+    return 0;
+  }
+  double n = 0, t = 0;
+  const auto line_start = r.out.rfind('\n', pos);
+  std::sscanf(r.out.c_str() + (line_start == std::string::npos ? 0 : line_start + 1),
+              "%lf connections in %lf real seconds", &n, &t);
+  return t > 0 ? n / t : 0;
+}
+
+// MiB/s of one curl download of `file` (HTTP/1.0 from s_server -WWW).
+double bulk(std::uint16_t port, const std::string& ca, const std::string& file) {
+  const auto r = wb::test::run("curl -sS --max-time 120 -o /dev/null -w '%{speed_download}' --cacert " +
+                                   ca + " https://127.0.0.1:" + std::to_string(port) + "/" + file,
+                               150s);
+  return std::atof(r.out.c_str()) / (1024.0 * 1024.0);
+}
+
+std::unique_ptr<wb::relay::Relay> start_relay(std::uint16_t server_port, wb::relay::HandlerFactory factory,
+                                              wb::session::SessionTable& table) {
+  wb::relay::RelayConfig config;
+  config.listen = {wb::session::Endpoint::loopback_v4(0)};
+  config.transparent_listener = false;
+  config.workers = 1;
+  config.upstream = wb::relay::fixed_upstream(wb::session::Endpoint::loopback_v4(server_port));
+  auto relay = wb::relay::Relay::start(config, std::move(factory), table);
+  if (!relay) {
+    std::fprintf(stderr, "relay: %s\n", relay.error().message().c_str());
+    std::exit(1);
+  }
+  return std::move(*relay);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int seconds = argc > 1 ? std::atoi(argv[1]) : 4;
+  const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
+  const int bulk_mib = argc > 3 ? std::atoi(argv[3]) : 64;
+  if (!wb::test::enter_private_netns()) {
+    std::fprintf(stderr, "needs root (private network namespace)\n");
+    return 77;
+  }
+  const auto dir = wb::test::make_temp_dir("icpt-bench");
+  auto ca = wb::test::make_ca("Bench Root");
+  auto leaf = wb::test::make_leaf(ca, "bench.example.test", {"bench.example.test"}, {"127.0.0.1"});
+  const auto ca_file = ca.write(dir, "ca");
+  leaf.write(dir, "server");
+  wb::test::run("head -c " + std::to_string(bulk_mib) + "M /dev/urandom > " + dir + "/big.bin", 60s);
+
+  wb::certs::CertConfig cc;
+  cc.ephemeral = true;
+  cc.crl_host = "crl.wirebump.test";
+  auto certs = wb::certs::CertService::open(cc);
+  if (!certs || !(*certs)->wait_ready(60s)) {
+    std::fprintf(stderr, "certs not ready\n");
+    return 1;
+  }
+  auto issuer_pem = wb::certs::cert_to_pem((*certs)->issuer(wb::certs::IssuerRole::trusted).cert());
+  const auto issuer_file = dir + "/issuer.pem";
+  wb::test::write_text(issuer_file, *issuer_pem);
+
+  const std::uint16_t server_port = 24443;
+  auto server = wb::test::Process::spawn("cd " + dir + " && exec openssl s_server -quiet -accept 127.0.0.1:" +
+                                             std::to_string(server_port) + " -cert server.crt -key server.key -WWW",
+                                         dir + "/server.log");
+  wb::test::eventually([&] { return static_cast<bool>(wb::test::connect_to(wb::session::Endpoint::loopback_v4(server_port))); }, 10s);
+
+  wb::policy::Policy policy;
+  wbi::InterceptOptions options;
+  options.trust_store = ca_file;
+  auto service = wbi::InterceptService::create(options, policy, **certs);
+  if (!service) {
+    std::fprintf(stderr, "intercept: %s\n", service.error().message().c_str());
+    return 1;
+  }
+  wb::session::SessionTable plain_table(100000), icpt_table(100000);
+  auto plain = start_relay(server_port, wb::relay::plain_relay_factory(), plain_table);
+  auto icpt = start_relay(server_port, (*service)->factory(), icpt_table);
+  const auto plain_port = plain->listener_address(0).port();
+  const auto icpt_port = icpt->listener_address(0).port();
+
+  s_time(icpt_port, issuer_file, 1);  // warm the forged-certificate cache
+  std::vector<double> cps_direct, cps_plain, cps_icpt, mb_direct, mb_plain, mb_icpt;
+  for (int round = 0; round < rounds; ++round) {
+    cps_direct.push_back(s_time(server_port, ca_file, seconds));
+    cps_plain.push_back(s_time(plain_port, ca_file, seconds));
+    cps_icpt.push_back(s_time(icpt_port, issuer_file, seconds));
+    mb_direct.push_back(bulk(server_port, ca_file, "big.bin"));
+    mb_plain.push_back(bulk(plain_port, ca_file, "big.bin"));
+    mb_icpt.push_back(bulk(icpt_port, issuer_file, "big.bin"));
+  }
+  const auto stats = (*service)->stats();
+  const double d = median(cps_direct), p = median(cps_plain), i = median(cps_icpt);
+  const double bd = median(mb_direct), bp = median(mb_plain), bi = median(mb_icpt);
+  std::printf("| path | new TLS conn/s (median of %d) | vs direct | bulk MiB/s (median) | vs direct |\n", rounds);
+  std::printf("| --- | --- | --- | --- | --- |\n");
+  std::printf("| direct | %.0f | 1.00 | %.0f | 1.00 |\n", d, bd);
+  std::printf("| plain relay | %.0f | %.2f | %.0f | %.2f |\n", p, d > 0 ? p / d : 0, bp, bd > 0 ? bp / bd : 0);
+  std::printf("| intercept (warm cache) | %.0f | %.2f | %.0f | %.2f |\n", i, d > 0 ? i / d : 0, bi, bd > 0 ? bi / bd : 0);
+  std::printf("\nforge() on the loop thread: %llu calls, avg %.1f us, max %.1f us; intercepted %llu, "
+              "tunnelled on error %llu\n",
+              static_cast<unsigned long long>(stats.forged),
+              stats.forged ? stats.forge_ns_total / 1000.0 / stats.forged : 0.0, stats.forge_ns_max / 1000.0,
+              static_cast<unsigned long long>(stats.intercepted),
+              static_cast<unsigned long long>(stats.tunnelled_on_error));
+  icpt.reset();
+  plain.reset();
+  server.stop();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
