@@ -1,0 +1,92 @@
+// `wirebump status [--json]`: agent state, interfaces, kernel counters by verdict and reason,
+// sessions by protocol, certificate cache counters (request/result: PROTOCOL.md "status").
+#include <iostream>
+
+#include "agent/cli/agent_call.h"
+#include "agent/cli/output.h"
+
+namespace wb::cli {
+namespace {
+
+void print_status(const nlohmann::json& s) {
+  const auto& agent = s.contains("agent") ? s["agent"] : nlohmann::json::object();
+  std::cout << "agent          " << text(agent, "state") << " (pid " << text(agent, "pid")
+            << ", version " << text(agent, "version") << ", up "
+            << human_duration(static_cast<std::int64_t>(number(agent, "uptime_s"))) << ", "
+            << number(agent, "workers") << " workers)\n";
+  std::cout << "interception   " << on_off(flag(s, "intercept")) << "\n";
+  std::cout << "quic           " << (flag(s, "block_quic") ? "blocked" : "allowed") << "\n";
+  if (s.contains("candidate_ports")) {
+    std::string ports;
+    for (const auto& p : list(s, "candidate_ports")) ports += (ports.empty() ? "" : " ") + p.dump();
+    std::cout << "ports          " << (ports.empty() ? "-" : ports) << "\n";
+  }
+  if (s.contains("detect") && s["detect"].is_object()) {
+    std::string detect;
+    for (const auto& [name, on] : s["detect"].items()) {
+      detect +=
+          (detect.empty() ? "" : ", ") + name + " " + on_off(on.is_boolean() && on.get<bool>());
+    }
+    std::cout << "detection      " << detect << "\n";
+  }
+
+  Table interfaces({"INTERFACE", "ROLE", "IFINDEX", "HOOKS"});
+  for (const auto& i : list(s, "interfaces")) {
+    std::string hooks;
+    for (const auto& h : list(i, "hooks")) {
+      hooks += (hooks.empty() ? "" : ",") + (h.is_string() ? h.get<std::string>() : h.dump());
+    }
+    interfaces.add({text(i, "name"), text(i, "role"), text(i, "ifindex"), hooks});
+  }
+  if (!interfaces.empty()) {
+    std::cout << "\n";
+    interfaces.print(std::cout);
+  }
+
+  Table counters({"VERDICT", "REASON", "PACKETS", "BYTES"});
+  for (const auto& c : list(s, "counters")) {
+    counters.add({text(c, "verdict"), text(c, "reason"), std::to_string(number(c, "packets")),
+                  human_bytes(number(c, "bytes"))});
+  }
+  if (!counters.empty()) {
+    std::cout << "\n";
+    counters.print(std::cout);
+  }
+
+  const auto& sessions = s.contains("sessions") ? s["sessions"] : nlohmann::json::object();
+  Table by_protocol({"PROTOCOL", "SESSIONS"});
+  if (sessions.contains("by_protocol") && sessions["by_protocol"].is_object()) {
+    for (const auto& [name, count] : sessions["by_protocol"].items()) {
+      by_protocol.add({name, count.is_number() ? count.dump() : "-"});
+    }
+  }
+  std::cout << "\nsessions       " << number(sessions, "active") << " active (max "
+            << text(sessions, "max") << ", refused " << number(sessions, "refused") << ")\n";
+  if (!by_protocol.empty()) by_protocol.print(std::cout);
+
+  if (s.contains("certs") && s["certs"].is_object()) {
+    const auto& cache = s["certs"].contains("cache") ? s["certs"]["cache"] : s["certs"];
+    std::cout << "\ncert cache     hits " << number(cache, "hits") << ", misses "
+              << number(cache, "misses") << ", evictions " << number(cache, "evictions")
+              << ", size " << number(cache, "size") << "/" << number(cache, "capacity") << "\n";
+  }
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app, Context& ctx) {
+  static bool json = false;
+  auto* cmd = add_leaf(app, "status",
+                       "Agent state, interfaces, counters by verdict and reason, sessions", json);
+  cmd->callback([&ctx] {
+    auto result = call_agent(ctx, "status", "status");
+    if (!result) return;
+    if (json) {
+      print_json(*result);
+    } else {
+      print_status(*result);
+    }
+  });
+}
+
+}  // namespace wb::cli
