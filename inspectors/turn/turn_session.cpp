@@ -156,12 +156,16 @@ void Session::on_response(const Message& message) {
     }
     if (relayed) allocation_->relayed = *relayed;
     if (reflexive) allocation_->reflexive = *reflexive;
-    allocation_->lifetime = lifetime.value_or(allocation_->lifetime);
-    allocation_->active = allocation_->lifetime != 0 || !lifetime;
+    // A zero lifetime releases the allocation; keep the last granted lifetime for the record.
+    if (lifetime && *lifetime) allocation_->lifetime = *lifetime;
+    allocation_->active = !lifetime || *lifetime != 0;
   } else if (!ms && request.method == kRefresh && allocation_) {
-    ++allocation_->refreshes;
-    allocation_->lifetime = lifetime.value_or(allocation_->lifetime);
-    if (lifetime && *lifetime == 0) allocation_->active = false;
+    if (lifetime && *lifetime == 0) {
+      allocation_->active = false;  // released (Refresh with LIFETIME 0)
+    } else {
+      ++allocation_->refreshes;
+      allocation_->lifetime = lifetime.value_or(allocation_->lifetime);
+    }
   } else if (!ms && request.method == kCreatePermission && !request.peer.empty()) {
     // Permissions are per IP address (RFC 5766 8): the port is ignored.
     std::string ip = request.peer.substr(0, request.peer.rfind(':'));

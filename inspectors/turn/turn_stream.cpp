@@ -58,9 +58,10 @@ Event TurnStream::feed_once(std::span<const std::uint8_t> in) {
         format_ = Format::kMsTurn;
         state_ = State::kHeader;
         need_ = kMsFrameHeader;
-      } else if ((first <= 0x03 || (first >= 0x40 && first <= 0x4f)) &&
+      } else if ((first <= 0x03 || (first >= 0x40 && first <= 0x7f)) &&
                  format_ != Format::kMsTurn && format_ != Format::kMsTurnPseudoTls) {
-        // RFC 7983 first-byte ranges: 0-3 STUN, 64-79 TURN ChannelData.
+        // 0-3 STUN; 0x40-0x7f ChannelData (RFC 5766 channels 0x4000-0x7FFF; RFC 8656 and
+        // RFC 7983 narrow this to 0x4000-0x4FFF, but RFC 5766 servers such as coturn use it all).
         format_ = Format::kStun;
         state_ = State::kHeader;
         need_ = 4;
@@ -126,7 +127,7 @@ Event TurnStream::on_header_complete(std::size_t consumed) {
     need_ = length;
     return {Event::Kind::kNeedMore, consumed};
   }
-  if ((header[0] & 0xf0) == 0x40) {
+  if ((header[0] & 0xc0) == 0x40) {
     // ChannelData: channel(2) length(2), payload padded to 4 on stream transports.
     channel_ = inspect::be16(header, 0);
     std::size_t length = inspect::be16(header, 2);

@@ -3,16 +3,9 @@
 // stream are fed to it and the allocation and the media byte counts must match what was sent.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <array>
-
 #include "agent/common/unique_fd.h"
 #include "inspectors/factory.h"
+#include "tests/peers/tcp_relay.h"
 #include "tests/support/topology.h"
 
 namespace wb::test {
@@ -48,38 +41,6 @@ TEST(MsTurnPeer, ClientAndServerThroughThePlainBridge) {
   EXPECT_EQ(junk.out, "");
 }
 
-// Relays one TCP connection between `accepted` and `upstream`, feeding the inspector.
-void relay(int client, int upstream, inspect::Inspector& inspector, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  std::array<bool, 2> open = {true, true};
-  std::array<std::uint8_t, 16384> buffer{};
-  while ((open[0] || open[1]) && std::chrono::steady_clock::now() < deadline) {
-    pollfd fds[2] = {{client, static_cast<short>(open[0] ? POLLIN : 0), 0},
-                     {upstream, static_cast<short>(open[1] ? POLLIN : 0), 0}};
-    if (poll(fds, 2, 200) < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t n = read(fds[i].fd, buffer.data(), buffer.size());
-      auto direction =
-          i == 0 ? inspect::Direction::kClientToServer : inspect::Direction::kServerToClient;
-      int to = i == 0 ? upstream : client;
-      if (n <= 0) {
-        open[i] = false;
-        inspector.on_close(direction);
-        shutdown(to, SHUT_WR);
-        continue;
-      }
-      std::span<const std::uint8_t> bytes(buffer.data(), static_cast<std::size_t>(n));
-      EXPECT_FALSE(inspector.on_data(direction, bytes).denied());
-      while (!bytes.empty()) {
-        ssize_t w = write(to, bytes.data(), bytes.size());
-        if (w <= 0) return;
-        bytes = bytes.subspan(static_cast<std::size_t>(w));
-      }
-    }
-  }
-}
-
 TEST(MsTurnPeer, LiveRunThroughTheTurnInspector) {
   Topology topo;
   ASSERT_TRUE(topo.ok()) << topo.error();
@@ -89,15 +50,8 @@ TEST(MsTurnPeer, LiveRunThroughTheTurnInspector) {
 
   NetnsGuard in_client(topo.client());
   ASSERT_TRUE(in_client.ok());
-  UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  local.sin_port = htons(4443);
-  inet_pton(AF_INET, Topology::kClientIp, &local.sin_addr);
-  int one = 1;
-  setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
-  ASSERT_EQ(listen(listener.get(), 1), 0);
+  UniqueFd listener = listen_tcp(Topology::kClientIp, 4443);
+  ASSERT_GE(listener.get(), 0);
 
   for (bool data_frames : {false, true}) {
     SCOPED_TRACE(data_frames ? "data frames" : "Send/Data indications");
@@ -107,20 +61,11 @@ TEST(MsTurnPeer, LiveRunThroughTheTurnInspector) {
                    peer_binary() + " client --connect 192.0.2.1:4443 --bytes " +
                        std::to_string(bytes) + (data_frames ? " --data-frames --chunk 1400" : ""),
                    data_frames ? "client-frames" : "client-send");
-    pollfd waiting{listener.get(), POLLIN, 0};
-    ASSERT_EQ(poll(&waiting, 1, 10000), 1) << client.log();
-    UniqueFd accepted(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    ASSERT_GE(accepted.get(), 0);
-    UniqueFd upstream(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in remote{};
-    remote.sin_family = AF_INET;
-    remote.sin_port = htons(443);
-    inet_pton(AF_INET, Topology::kServerIp, &remote.sin_addr);
-    ASSERT_EQ(connect(upstream.get(), reinterpret_cast<sockaddr*>(&remote), sizeof remote), 0);
-
     auto inspector = inspect::make_inspector("ms-turn", {});
     ASSERT_TRUE(inspector.ok());
-    relay(accepted.get(), upstream.get(), **inspector, std::chrono::seconds(30));
+    EXPECT_EQ(
+        relay_one(listener.get(), Topology::kServerIp, 443, **inspector, std::chrono::seconds(30)),
+        "");
     ASSERT_EQ(client.wait(std::chrono::seconds(10)), 0) << client.log();
 
     nlohmann::json detail = (*inspector)->detail();
