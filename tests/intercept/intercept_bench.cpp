@@ -32,10 +32,10 @@ double median(std::vector<double> v) {
 
 // "N connections in T real seconds" -> N / T.
 double s_time(std::uint16_t port, const std::string& ca, int seconds) {
-  const auto r = wb::test::run("openssl s_time -connect 127.0.0.1:" + std::to_string(port) +
-                                   " -new -time " + std::to_string(seconds) + " -CAfile " + ca +
-                                   " 2>&1",
-                               std::chrono::seconds(seconds * 3 + 30));
+  const auto r =
+      wb::test::run("openssl s_time -connect 127.0.0.1:" + std::to_string(port) + " -new -time " +
+                        std::to_string(seconds) + " -CAfile " + ca + " 2>&1",
+                    std::chrono::seconds(seconds * 3 + 30));
   const auto pos = r.out.find(" real seconds");
   if (pos == std::string::npos) {
     std::fprintf(stderr, "s_time: %s\n", r.out.c_str());
@@ -50,13 +50,15 @@ double s_time(std::uint16_t port, const std::string& ca, int seconds) {
 
 // MiB/s of one curl download of `file` (HTTP/1.0 from s_server -WWW).
 double bulk(std::uint16_t port, const std::string& ca, const std::string& file) {
-  const auto r = wb::test::run("curl -sS --max-time 120 -o /dev/null -w '%{speed_download}' --cacert " +
-                                   ca + " https://127.0.0.1:" + std::to_string(port) + "/" + file,
-                               150s);
+  const auto r =
+      wb::test::run("curl -sS --max-time 120 -o /dev/null -w '%{speed_download}' --cacert " + ca +
+                        " https://127.0.0.1:" + std::to_string(port) + "/" + file,
+                    150s);
   return std::atof(r.out.c_str()) / (1024.0 * 1024.0);
 }
 
-std::unique_ptr<wb::relay::Relay> start_relay(std::uint16_t server_port, wb::relay::HandlerFactory factory,
+std::unique_ptr<wb::relay::Relay> start_relay(std::uint16_t server_port,
+                                              wb::relay::HandlerFactory factory,
                                               wb::session::SessionTable& table) {
   wb::relay::RelayConfig config;
   config.listen = {wb::session::Endpoint::loopback_v4(0)};
@@ -86,7 +88,8 @@ int main(int argc, char** argv) {
   auto leaf = wb::test::make_leaf(ca, "bench.example.test", {"bench.example.test"}, {"127.0.0.1"});
   const auto ca_file = ca.write(dir, "ca");
   leaf.write(dir, "server");
-  wb::test::run("head -c " + std::to_string(bulk_mib) + "M /dev/urandom > " + dir + "/big.bin", 60s);
+  wb::test::run("head -c " + std::to_string(bulk_mib) + "M /dev/urandom > " + dir + "/big.bin",
+                60s);
 
   wb::certs::CertConfig cc;
   cc.ephemeral = true;
@@ -101,10 +104,16 @@ int main(int argc, char** argv) {
   wb::test::write_text(issuer_file, *issuer_pem);
 
   const std::uint16_t server_port = 24443;
-  auto server = wb::test::Process::spawn("cd " + dir + " && exec openssl s_server -quiet -accept 127.0.0.1:" +
-                                             std::to_string(server_port) + " -cert server.crt -key server.key -WWW",
-                                         dir + "/server.log");
-  wb::test::eventually([&] { return static_cast<bool>(wb::test::connect_to(wb::session::Endpoint::loopback_v4(server_port))); }, 10s);
+  auto server = wb::test::Process::spawn(
+      "cd " + dir + " && exec openssl s_server -quiet -accept 127.0.0.1:" +
+          std::to_string(server_port) + " -cert server.crt -key server.key -WWW",
+      dir + "/server.log");
+  wb::test::eventually(
+      [&] {
+        return static_cast<bool>(
+            wb::test::connect_to(wb::session::Endpoint::loopback_v4(server_port)));
+      },
+      10s);
 
   wb::policy::Policy policy;
   wbi::InterceptOptions options;
@@ -133,17 +142,22 @@ int main(int argc, char** argv) {
   const auto stats = (*service)->stats();
   const double d = median(cps_direct), p = median(cps_plain), i = median(cps_icpt);
   const double bd = median(mb_direct), bp = median(mb_plain), bi = median(mb_icpt);
-  std::printf("| path | new TLS conn/s (median of %d) | vs direct | bulk MiB/s (median) | vs direct |\n", rounds);
+  std::printf(
+      "| path | new TLS conn/s (median of %d) | vs direct | bulk MiB/s (median) | vs direct |\n",
+      rounds);
   std::printf("| --- | --- | --- | --- | --- |\n");
   std::printf("| direct | %.0f | 1.00 | %.0f | 1.00 |\n", d, bd);
-  std::printf("| plain relay | %.0f | %.2f | %.0f | %.2f |\n", p, d > 0 ? p / d : 0, bp, bd > 0 ? bp / bd : 0);
-  std::printf("| intercept (warm cache) | %.0f | %.2f | %.0f | %.2f |\n", i, d > 0 ? i / d : 0, bi, bd > 0 ? bi / bd : 0);
-  std::printf("\nforge() on the loop thread: %llu calls, avg %.1f us, max %.1f us; intercepted %llu, "
-              "tunnelled on error %llu\n",
-              static_cast<unsigned long long>(stats.forged),
-              stats.forged ? stats.forge_ns_total / 1000.0 / stats.forged : 0.0, stats.forge_ns_max / 1000.0,
-              static_cast<unsigned long long>(stats.intercepted),
-              static_cast<unsigned long long>(stats.tunnelled_on_error));
+  std::printf("| plain relay | %.0f | %.2f | %.0f | %.2f |\n", p, d > 0 ? p / d : 0, bp,
+              bd > 0 ? bp / bd : 0);
+  std::printf("| intercept (warm cache) | %.0f | %.2f | %.0f | %.2f |\n", i, d > 0 ? i / d : 0, bi,
+              bd > 0 ? bi / bd : 0);
+  std::printf(
+      "\nforge() on the loop thread: %llu calls, avg %.1f us, max %.1f us; intercepted %llu, "
+      "tunnelled on error %llu\n",
+      static_cast<unsigned long long>(stats.forged),
+      stats.forged ? stats.forge_ns_total / 1000.0 / stats.forged : 0.0,
+      stats.forge_ns_max / 1000.0, static_cast<unsigned long long>(stats.intercepted),
+      static_cast<unsigned long long>(stats.tunnelled_on_error));
   icpt.reset();
   plain.reset();
   server.stop();

@@ -1,0 +1,312 @@
+// The interception handler driven without sockets: a SessionIo double records what the handler
+// asks the relay to do, and real OpenSSL endpoints play the client and the server, so every byte
+// the handler emits is checked by a real TLS peer.
+#include "agent/intercept/intercept_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "agent/intercept/tls_contexts.h"
+#include "certs/cert_service.h"
+#include "tests/intercept/test_pki.h"
+
+namespace wb::intercept {
+namespace {
+
+using namespace std::chrono_literals;
+using relay::Side;
+using Progress = TlsEndpoint::Progress;
+
+class FakeIo final : public relay::SessionIo {
+ public:
+  explicit FakeIo(relay::ConnectionInfo info) : info_(std::move(info)) {}
+  const relay::ConnectionInfo& info() const override { return info_; }
+  Status send(Side to, std::span<const std::uint8_t> bytes) override {
+    if (closed) return make_error(std::errc::not_connected, "closed");
+    auto& q = out[static_cast<int>(to)];
+    q.insert(q.end(), bytes.begin(), bytes.end());
+    return {};
+  }
+  std::size_t queued(Side) const override { return 0; }
+  void shutdown_write(Side to) override { fin[static_cast<int>(to)] = true; }
+  void close(relay::CloseMode mode, std::string_view why) override {
+    if (closed) return;
+    closed = true;
+    close_mode = mode;
+    close_reason = std::string(why);
+  }
+  Status connect_upstream() override {
+    if (connect_requested) return make_error(std::errc::connection_already_in_progress, "upstream");
+    connect_requested = true;
+    return {};
+  }
+  Status reconnect_upstream() override {
+    ++reconnects;
+    out[1].clear();  // queued bytes towards the old server are dropped
+    connected = false;
+    connect_requested = true;
+    return {};
+  }
+  bool upstream_connected() const override { return connected; }
+  void pause_reading(Side from) override { paused[static_cast<int>(from)] = true; }
+  void resume_reading(Side from) override { paused[static_cast<int>(from)] = false; }
+  void set_first_bytes_timeout(std::chrono::milliseconds t) override { first_bytes_timeout = t; }
+  void set_protocol(session::Protocol p) override { protocol = p; }
+  void set_sni(std::string_view s) override { sni = std::string(s); }
+  void set_verdict(session::Verdict v, std::string_view why) override {
+    verdict = v;
+    reason = std::string(why);
+  }
+  void set_inspection(std::string b, nlohmann::json) override { brief = std::move(b); }
+
+  // Takes what the handler sent towards `to`.
+  std::vector<std::uint8_t> take(Side to) { return std::exchange(out[static_cast<int>(to)], {}); }
+
+  relay::ConnectionInfo info_;
+  std::vector<std::uint8_t> out[2];
+  bool fin[2] = {false, false};
+  bool paused[2] = {false, false};
+  bool closed = false;
+  relay::CloseMode close_mode = relay::CloseMode::kGraceful;
+  std::string close_reason;
+  bool connect_requested = false;
+  bool connected = false;
+  int reconnects = 0;
+  std::chrono::milliseconds first_bytes_timeout{0};
+  session::Protocol protocol = session::Protocol::kUnknown;
+  session::Verdict verdict = session::Verdict::kPending;
+  std::string sni, reason, brief;
+};
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+class HandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::make_temp_dir("icpt-h");
+    ca_ = test::make_ca("Real Test Root");
+    leaf_ = test::make_leaf(ca_, "www.example.test", {"www.example.test"});
+    ca_file_ = ca_.write(dir_, "ca");
+    certs::CertConfig cc;
+    cc.ephemeral = true;
+    cc.crl_host = "crl.wirebump.test";
+    auto certs = certs::CertService::open(cc);
+    ASSERT_TRUE(certs.ok());
+    certs_ = std::move(*certs);
+    ASSERT_TRUE(certs_->wait_ready(30s));
+    InterceptOptions options;
+    options.trust_store = ca_file_;
+    auto svc = InterceptService::create(options, policy_, *certs_);
+    ASSERT_TRUE(svc.ok()) << svc.error().message();
+    svc_ = std::move(*svc);
+    info_.session_id = 1;
+    info_.client = *session::Endpoint::parse("192.0.2.1:40000");
+    info_.original_destination = *session::Endpoint::parse("192.0.2.2:443");
+    io_ = std::make_unique<FakeIo>(info_);
+    handler_ = std::make_unique<InterceptHandler>(*svc_, info_);
+    handler_->on_start(*io_);
+
+    // The real client: trusts the bridge's issuer.
+    client_ctx_.reset(SSL_CTX_new(TLS_client_method()));
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx_.get()),
+                        certs_->issuer(certs::IssuerRole::trusted).cert());
+    SSL_CTX_set_verify(client_ctx_.get(), SSL_VERIFY_PEER, nullptr);
+    client_ = TlsEndpoint::create(client_ctx_.get(), Role::kClient).value();
+    SSL_set_tlsext_host_name(client_->ssl(), "www.example.test");
+    const auto alpn = alpn_wire({"h2", "http/1.1"});
+    SSL_set_alpn_protos(client_->ssl(), alpn.data(), static_cast<unsigned>(alpn.size()));
+    // The real server.
+    server_ctx_ = make_client_leg_ctx({}).value();
+    server_ = TlsEndpoint::create(server_ctx_.get(), Role::kServer).value();
+    ASSERT_TRUE(
+        configure_client_leg(*server_, {leaf_.cert.get(), leaf_.key.get(), nullptr, "h2", {}})
+            .ok());
+  }
+  void TearDown() override {
+    handler_.reset();
+    svc_.reset();
+    certs_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Moves bytes between the real peers and the handler until nothing moves.
+  void pump() {
+    for (int i = 0; i < 50; ++i) {
+      bool moved = false;
+      if (!client_->handshake_done()) client_->handshake();
+      if (auto o = client_->output(); !o.empty()) {
+        std::vector<std::uint8_t> copy(o.begin(), o.end());
+        client_->consume_output();
+        handler_->on_data(*io_, Side::kClient, copy);
+        moved = true;
+      }
+      if (io_->connect_requested && !io_->connected && !io_->closed) {
+        io_->connected = true;
+        handler_->on_upstream_connected(*io_);
+        moved = true;
+      }
+      if (auto to_server = io_->take(Side::kServer); !to_server.empty()) {
+        server_->feed(to_server);
+        if (!server_->handshake_done()) server_->handshake();
+        moved = true;
+      }
+      if (auto o = server_->output(); !o.empty()) {
+        std::vector<std::uint8_t> copy(o.begin(), o.end());
+        server_->consume_output();
+        handler_->on_data(*io_, Side::kServer, copy);
+        moved = true;
+      }
+      if (auto to_client = io_->take(Side::kClient); !to_client.empty()) {
+        client_->feed(to_client);
+        moved = true;
+      }
+      if (!moved) return;
+    }
+  }
+  std::string read_all(TlsEndpoint& ep) {
+    std::vector<std::uint8_t> got;
+    while (ep.read(got) == Progress::kDone) {
+    }
+    return std::string(got.begin(), got.end());
+  }
+
+  std::string dir_;
+  test::CertAndKey ca_, leaf_;
+  std::string ca_file_;
+  std::unique_ptr<certs::CertService> certs_;
+  policy::Policy policy_;
+  std::unique_ptr<InterceptService> svc_;
+  relay::ConnectionInfo info_;
+  std::unique_ptr<FakeIo> io_;
+  std::unique_ptr<InterceptHandler> handler_;
+  SslCtxPtr client_ctx_, server_ctx_;
+  std::unique_ptr<TlsEndpoint> client_, server_;
+};
+
+TEST_F(HandlerTest, InterceptsAndHandsHttp2ToTheHttpsInspector) {
+  pump();
+  ASSERT_TRUE(client_->handshake_done()) << client_->failure().reason;
+  ASSERT_TRUE(server_->handshake_done()) << server_->failure().reason;
+  EXPECT_EQ(client_->alpn(), "h2");  // what the real server chose, offered back
+  EXPECT_EQ(SSL_get_verify_result(client_->ssl()), X509_V_OK);
+  EXPECT_EQ(io_->sni, "www.example.test");
+  EXPECT_EQ(io_->verdict, session::Verdict::kIntercept);
+
+  const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  ASSERT_TRUE(client_->write(bytes_of(preface)).ok());
+  pump();
+  EXPECT_EQ(io_->protocol, session::Protocol::kHttps);
+  EXPECT_EQ(read_all(*server_), preface);
+
+  ASSERT_TRUE(server_->write(bytes_of(std::string("\0\0\0\4\0\0\0\0\0", 9))).ok());
+  pump();
+  EXPECT_EQ(read_all(*client_).size(), 9u);
+  EXPECT_FALSE(io_->closed);
+}
+
+TEST_F(HandlerTest, ServerFirstUnknownBannerIsDeniedAfterTheTimeout) {
+  pump();
+  ASSERT_TRUE(client_->handshake_done());
+  ASSERT_TRUE(server_->write(bytes_of("* OK custom banner ready\r\n")).ok());
+  pump();
+  // Held until the client had its chance to speak first.
+  EXPECT_EQ(read_all(*client_), "");
+  EXPECT_FALSE(io_->closed);
+  EXPECT_EQ(io_->first_bytes_timeout, svc_->options().server_first_timeout);
+  handler_->on_timeout(*io_, relay::TimeoutKind::kFirstBytes);
+  EXPECT_TRUE(io_->closed);
+  EXPECT_EQ(io_->verdict, session::Verdict::kDeny);
+  EXPECT_EQ(io_->reason, "undetected protocol inside TLS");
+  pump();
+  EXPECT_EQ(read_all(*client_), "");  // the banner never reached the client
+  EXPECT_EQ(policy_.counters().undetected_denied, 1u);
+}
+
+TEST_F(HandlerTest, ServerFirstSipIsSips) {
+  pump();
+  ASSERT_TRUE(
+      server_
+          ->write(bytes_of("OPTIONS sip:alice@example.test SIP/2.0\r\nContent-Length: 0\r\n\r\n"))
+          .ok());
+  pump();
+  handler_->on_timeout(*io_, relay::TimeoutKind::kFirstBytes);
+  pump();
+  EXPECT_EQ(io_->protocol, session::Protocol::kSips);
+  EXPECT_EQ(read_all(*client_).rfind("OPTIONS sip:", 0), 0u);
+}
+
+TEST_F(HandlerTest, UpstreamHandshakeFailureReplaysTheClientBytesExactly) {
+  // The client's hello, captured before the handler sees it.
+  client_->handshake();
+  const auto hello_view = client_->output();
+  const std::vector<std::uint8_t> hello(hello_view.begin(), hello_view.end());
+  client_->consume_output();
+  handler_->on_data(*io_, Side::kClient, hello);
+  EXPECT_TRUE(io_->connect_requested);
+  EXPECT_TRUE(io_->paused[0]);  // the client waits while the upstream leg runs
+  io_->connected = true;
+  handler_->on_upstream_connected(*io_);
+  EXPECT_FALSE(io_->take(Side::kServer).empty());  // our own ClientHello went upstream
+  // Not a TLS server at all.
+  handler_->on_data(*io_, Side::kServer, bytes_of("HTTP/1.1 400 Bad Request\r\n\r\n"));
+  EXPECT_EQ(io_->reconnects, 1);
+  EXPECT_EQ(io_->take(Side::kServer), hello);     // the fresh upstream gets the client's own bytes
+  EXPECT_TRUE(io_->take(Side::kClient).empty());  // the client never noticed
+  EXPECT_FALSE(io_->paused[0]);
+  EXPECT_EQ(io_->verdict, session::Verdict::kTunnel);
+  EXPECT_EQ(io_->protocol, session::Protocol::kTunnel);
+  EXPECT_EQ(io_->reason.rfind("tunnel on error: ", 0), 0u) << io_->reason;
+  // Relayed untouched from now on.
+  handler_->on_data(*io_, Side::kServer, bytes_of("raw"));
+  EXPECT_EQ(io_->take(Side::kClient), std::vector<std::uint8_t>({'r', 'a', 'w'}));
+  auto learned = policy_.learned().list(policy::Clock::now());
+  ASSERT_EQ(learned.size(), 1u);
+  EXPECT_EQ(learned[0].reason, policy::LearnReason::kUpstreamHandshakeFailed);
+  EXPECT_EQ(learned[0].key.destination.to_string(), "192.0.2.2:443");
+}
+
+TEST_F(HandlerTest, TunnelOnErrorOffResetsInstead) {
+  policy_.set_tunnel_on_error(false);
+  client_->handshake();
+  std::vector<std::uint8_t> hello(client_->output().begin(), client_->output().end());
+  client_->consume_output();
+  handler_->on_data(*io_, Side::kClient, hello);
+  io_->connected = true;
+  handler_->on_upstream_connected(*io_);
+  handler_->on_data(*io_, Side::kServer, bytes_of("HTTP/1.1 400 Bad Request\r\n\r\n"));
+  EXPECT_EQ(io_->reconnects, 0);
+  EXPECT_TRUE(io_->closed);
+  EXPECT_EQ(io_->close_mode, relay::CloseMode::kReset);
+  EXPECT_EQ(policy_.learned().size(), 0u);
+}
+
+TEST_F(HandlerTest, SilentClientIsRelayedForServerFirstProtocols) {
+  handler_->on_timeout(*io_, relay::TimeoutKind::kFirstBytes);
+  EXPECT_TRUE(io_->connect_requested);
+  EXPECT_EQ(io_->verdict, session::Verdict::kTunnel);
+  EXPECT_EQ(io_->protocol, session::Protocol::kUnknown);
+  EXPECT_NE(io_->reason.find("client silent"), std::string::npos) << io_->reason;
+  handler_->on_data(*io_, Side::kServer, bytes_of("220 smtp ready\r\n"));
+  EXPECT_EQ(io_->take(Side::kClient).size(), 16u);
+}
+
+TEST_F(HandlerTest, TruncatedHelloAtEveryLengthNeverForwardsAndNeverCrashes) {
+  client_->handshake();
+  const std::vector<std::uint8_t> hello(client_->output().begin(), client_->output().end());
+  for (std::size_t n = 1; n < hello.size(); ++n) {
+    FakeIo io(info_);
+    InterceptHandler h(*svc_, info_);
+    h.on_start(io);
+    h.on_data(io, Side::kClient, std::span<const std::uint8_t>(hello).first(n));
+    EXPECT_FALSE(io.connect_requested) << n;  // still peeking: nothing decided, nothing sent
+    EXPECT_TRUE(io.out[1].empty()) << n;
+    h.on_eof(io, Side::kClient);  // the client gives up mid-hello: relayed per plaintext policy
+    EXPECT_TRUE(io.closed || io.fin[1]) << n;
+  }
+}
+
+}  // namespace
+}  // namespace wb::intercept
