@@ -129,7 +129,12 @@ class Datapath {
 
   // Runs the classifier program itself on one Ethernet frame (BPF_PROG_TEST_RUN). Side effects
   // are real (flow table, counters) but nothing is transmitted. ifindex: the ingress device the
-  // kernel pretends the frame came from (0: loopback).
+  // kernel pretends the frame came from (0: loopback). The kernel refuses frames of 14 bytes or
+  // less and IP frames whose IP header is incomplete (an error, not a decision).
+  // For `wirebump replay` on an open_unpinned() datapath: set WB_CONFIG_DRY_RUN in the config
+  // and register any listening socket to model a running agent (SYNs to candidate ports then
+  // report steer_syn; without a listener they report agent_down, as on a live bridge).
+  // bpf_sk_assign cannot run in a test run, which is why the dry-run flag exists.
   Result<Decision> classify(std::span<const std::uint8_t> frame, int ifindex = 0) const;
   // Mean nanoseconds per run of the classifier over `repeat` runs of one frame.
   Result<double> measure_ns_per_packet(std::span<const std::uint8_t> frame,
