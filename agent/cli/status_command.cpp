@@ -43,8 +43,10 @@ void print_status(const nlohmann::json& s) {
     interfaces.print(std::cout);
   }
 
+  // Reasons that never fired are left out of the human view (--json has every one).
   Table counters({"VERDICT", "REASON", "PACKETS", "BYTES"});
   for (const auto& c : list(s, "counters")) {
+    if (number(c, "packets") == 0) continue;
     counters.add({text(c, "verdict"), text(c, "reason"), std::to_string(number(c, "packets")),
                   human_bytes(number(c, "bytes"))});
   }

@@ -18,6 +18,7 @@
 #include "agent/common/unique_fd.h"
 #include "agent/control/client.h"
 #include "agent/control/server.h"
+#include "tests/control/temp_dir.h"
 #include "tests/support/process.h"
 
 namespace wb::control {
@@ -26,18 +27,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/wb-control-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test::TempDir;
 
 // A raw client: connects and exchanges bytes without our client library.
 UniqueFd raw_connect(const std::filesystem::path& path) {
