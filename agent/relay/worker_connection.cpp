@@ -207,6 +207,9 @@ void Worker::maybe_release(std::uint32_t index) {
   c.queue[0].clear(pool_);
   c.queue[1].clear(pool_);
   c.retired.clear(pool_);
+  // Counted before the table entry goes, so that "not in the table" implies "counted closed".
+  counters_.closed.fetch_add(1, std::memory_order_relaxed);
+  counters_.active.fetch_sub(1, std::memory_order_relaxed);
   const CloseSummary summary{c.info, c.reason, c.bytes_from[0], c.bytes_from[1]};
   if (auto handler = std::move(c.handler)) handler->on_close(summary);
   if (c.entry != nullptr) {
@@ -222,8 +225,6 @@ void Worker::maybe_release(std::uint32_t index) {
     record.bytes_from_server = c.bytes_from[1];
     spdlog::info("{}", session::end_line(record, std::chrono::nanoseconds(0)));
   }
-  counters_.closed.fetch_add(1, std::memory_order_relaxed);
-  counters_.active.fetch_sub(1, std::memory_order_relaxed);
   const std::uint16_t generation = static_cast<std::uint16_t>(c.generation + 1);
   reset_connection(c);
   c.generation = generation;

@@ -28,14 +28,16 @@ class TransparentRelayTest : public ::testing::Test {
     NetnsGuard in_router(lab_.router());
     ASSERT_TRUE(in_router.ok());
     relay::RelayConfig config;
-    config.listen = {session::Endpoint::parse("0.0.0.0:0").value()};
+    config.listen = {session::Endpoint::parse("0.0.0.0:0").value(),
+                     session::Endpoint::parse("[::]:0").value()};
     config.workers = 2;
     config.slots_per_worker = 1024;
     config.upstream = relay::transparent_upstream();
     auto started = relay::Relay::start(std::move(config), relay::plain_relay_factory(), *table_);
     ASSERT_TRUE(started.ok()) << started.error().message();
     relay_ = std::move(started).value();  // its threads stay in the router namespace
-    ASSERT_TRUE(lab_.steer(80, relay_->listener_address(0).port()));
+    ASSERT_TRUE(
+        lab_.steer(80, relay_->listener_address(0).port(), relay_->listener_address(1).port()));
   }
   void TearDown() override {
     if (relay_) relay_->stop();
@@ -46,38 +48,41 @@ class TransparentRelayTest : public ::testing::Test {
   std::unique_ptr<relay::Relay> relay_;
 };
 
-TEST_F(TransparentRelayTest, ServerSeesClientAddressAndBytesArriveIntact) {
+// Two-way transfer from `client_ip` to `server`: the server sees the client's own address.
+void transfer_keeps_client_address(RoutedLab& lab, session::SessionTable* table,
+                                   const std::string& client_ip, const std::string& server_text) {
   constexpr std::uint64_t kBytes = 16ull << 20;
+  const auto server_address = session::Endpoint::parse(server_text).value();
   Checksum server_got;
   std::atomic<bool> server_done{false};
   std::unique_ptr<TestServer> server;
   {
-    NetnsGuard in_server(lab_.server());
+    NetnsGuard in_server(lab.server());
     server = std::make_unique<TestServer>(
         [&](int fd) {
           server_done = drain(fd, server_got) == 0;
           send_pattern(fd, kBytes, 9);
         },
-        session::Endpoint::parse("198.51.100.2:80").value());
+        server_address);
   }
-  ASSERT_EQ(server->address().to_string(), "198.51.100.2:80");
+  ASSERT_EQ(server->address(), server_address);
 
   UniqueFd client;
   {
-    NetnsGuard in_client(lab_.client());
-    client = connect_to(session::Endpoint::parse("198.51.100.2:80").value());
+    NetnsGuard in_client(lab.client());
+    client = connect_to(server_address);
   }
   ASSERT_TRUE(client);
   set_timeouts(client.get(), 30'000);
   ASSERT_TRUE(eventually([&] { return server->accepted() == 1; }, 10s));
   // The session as the control socket will show it: the client's and the original addresses.
-  const auto records = table_->snapshot();
+  const auto records = table->snapshot();
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].client.address_string(), "192.0.2.1");
-  EXPECT_EQ(records[0].server.to_string(), "198.51.100.2:80");
+  EXPECT_EQ(records[0].client.address_string(), client_ip);
+  EXPECT_EQ(records[0].server, server_address);
   EXPECT_EQ(records[0].protocol, session::Protocol::kTunnel);
   // The server saw the client's own address, not the router's.
-  EXPECT_EQ(server->peers().at(0).address_string(), "192.0.2.1");
+  EXPECT_EQ(server->peers().at(0).address_string(), client_ip);
 
   Checksum sent;
   ASSERT_TRUE(send_pattern(client.get(), kBytes, 4, &sent));
@@ -94,7 +99,15 @@ TEST_F(TransparentRelayTest, ServerSeesClientAddressAndBytesArriveIntact) {
   EXPECT_EQ(got.value(), expected.value());
   ASSERT_TRUE(eventually([&] { return server_done.load(); }, 10s));
   EXPECT_EQ(server_got.value(), sent.value());
-  ASSERT_TRUE(eventually([&] { return table_->active() == 0; }, 10s));
+  ASSERT_TRUE(eventually([&] { return table->active() == 0; }, 10s));
+}
+
+TEST_F(TransparentRelayTest, ServerSeesClientAddressAndBytesArriveIntactIpv4) {
+  transfer_keeps_client_address(lab_, table_.get(), RoutedLab::kClientIp, "198.51.100.2:80");
+}
+
+TEST_F(TransparentRelayTest, ServerSeesClientAddressAndBytesArriveIntactIpv6) {
+  transfer_keeps_client_address(lab_, table_.get(), RoutedLab::kClientIp6, "[2001:db8:2::2]:80");
 }
 
 TEST_F(TransparentRelayTest, CurlThroughTheRelayGetsNginxBodyAndNginxLogsTheClient) {
