@@ -184,3 +184,25 @@ TEST(Endpoint, ParsesAndPrintsBothFamilies) {
 
 }  // namespace
 }  // namespace wb::session
+
+namespace wb::session {
+namespace {
+
+TEST(Endpoint, EveryPrefixOfAValidEndpointParsesOrFailsCleanly) {
+  for (const std::string full :
+       {"192.0.2.1:443", "[2001:db8::1]:5061", "[::]:0", "0.0.0.0:65535"}) {
+    for (std::size_t n = 0; n <= full.size(); ++n) {
+      const auto parsed = Endpoint::parse(std::string_view(full).substr(0, n));
+      if (n == full.size()) {
+        ASSERT_TRUE(parsed.ok()) << full;
+        EXPECT_EQ(parsed->to_string(), full);
+      } else if (parsed.ok()) {
+        // A shorter port is still a valid endpoint ("192.0.2.1:44"); it must print back the same.
+        EXPECT_EQ(parsed->to_string(), full.substr(0, n)) << n;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wb::session
