@@ -50,8 +50,9 @@ struct Connection {
   std::int8_t first_eof = -1;  // the side that sent FIN first (for the close reason)
 
   std::int64_t first_bytes_deadline = 0;  // steady ns, 0 = off
-  std::int64_t last_activity = 0;         // steady ns
-  std::int64_t close_deadline = 0;        // steady ns, graceful teardown bound
+  bool first_bytes_auto = false;    // armed by the relay at accept: the first client byte disarms
+  std::int64_t last_activity = 0;   // steady ns
+  std::int64_t close_deadline = 0;  // steady ns, graceful teardown bound
 
   std::unique_ptr<Handler> handler;
   session::SessionEntry* entry = nullptr;  // nullptr: untracked overflow tunnel

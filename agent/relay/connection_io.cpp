@@ -129,6 +129,7 @@ void ConnectionIo::resume_reading(Side from) {
 
 void ConnectionIo::set_first_bytes_timeout(std::chrono::milliseconds timeout) {
   Connection& c = *worker_.slot(index_);
+  c.first_bytes_auto = false;  // the handler's own phase timer: client bytes do not disarm it
   c.first_bytes_deadline =
       timeout.count() > 0
           ? worker_.now() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count()

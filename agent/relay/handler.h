@@ -127,8 +127,11 @@ class SessionIo {
   virtual void resume_reading(Side from) = 0;
 
   // ---- timers ----
-  // Re-arms the first-bytes timeout from now (0 disarms it). The relay arms it at accept with
-  // RelayConfig's value; it is disarmed by the first byte from the client.
+  // Re-arms the first-bytes timer from now (0 disarms it); on expiry: on_timeout(kFirstBytes).
+  // The relay arms it at accept with RelayConfig's value, and that initial arming is disarmed
+  // by the first byte from the client. A timer the handler set stays armed until it fires or
+  // the handler sets 0, whatever arrives: handlers use it as their phase timer (hello stalled
+  // half-way, handshake, server speaks first).
   virtual void set_first_bytes_timeout(std::chrono::milliseconds timeout) = 0;
 
   // ---- session table (what `wirebump sessions` and the end-of-session log line show) ----

@@ -300,6 +300,7 @@ void Worker::admit(int fd) {
   counters_.active.fetch_add(1, std::memory_order_relaxed);
   c.fd[0] = fd;
   c.last_activity = now_;
+  c.first_bytes_auto = true;
   c.first_bytes_deadline =
       config_.timeouts.first_bytes.count() > 0 ? now_ + to_ns(config_.timeouts.first_bytes) : 0;
   update_reading(*index, Side::kClient);
@@ -336,7 +337,7 @@ void Worker::on_recv(std::uint32_t index, Side side, bool stale, int result, uns
       side == Side::kClient ? c.entry->add_from_client(bytes, wall)
                             : c.entry->add_from_server(bytes, wall);
     }
-    if (side == Side::kClient) c.first_bytes_deadline = 0;
+    if (side == Side::kClient && c.first_bytes_auto) c.first_bytes_deadline = 0;
     const auto data = buffers_.buffer(buffer_id, bytes);
     dispatch(index,
              [side, data](Handler& handler, SessionIo& io) { handler.on_data(io, side, data); });

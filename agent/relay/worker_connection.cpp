@@ -25,6 +25,7 @@ void reset_connection(Connection& c) {
   c.in_callback = 0;
   c.first_eof = -1;
   c.first_bytes_deadline = c.last_activity = c.close_deadline = 0;
+  c.first_bytes_auto = false;
   c.handler.reset();
   c.entry = nullptr;
   c.info = ConnectionInfo{};

@@ -152,6 +152,53 @@ TEST_F(RelayTest, FirstBytesTimeoutReachesTheHandler) {
   EXPECT_EQ(server.accepted(), 0);  // never connected upstream
 }
 
+// Relays like the plain handler; optionally arms its own phase timer at start.
+class TimedRelayHandler : public relay::PlainRelayHandler {
+ public:
+  explicit TimedRelayHandler(std::chrono::milliseconds phase) : phase_(phase) {}
+  void on_start(relay::SessionIo& io) override {
+    (void)io.connect_upstream();
+    if (phase_.count() > 0) io.set_first_bytes_timeout(phase_);
+  }
+  void on_timeout(relay::SessionIo& io, relay::TimeoutKind kind) override {
+    io.close(relay::CloseMode::kReset, "phase timer: " + std::string(relay::label(kind)));
+  }
+
+ private:
+  std::chrono::milliseconds phase_;
+};
+
+TEST_F(RelayTest, FirstClientByteDisarmsTheRelaysTimerButNotTheHandlers) {
+  TestServer server([](int fd) {  // echo
+    std::uint8_t buffer[256];
+    ssize_t n;
+    while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) {
+      write_all(fd, buffer, static_cast<std::size_t>(n));
+    }
+  });
+  for (const bool handler_timer : {false, true}) {
+    SCOPED_TRACE(handler_timer ? "handler's timer" : "relay's timer");
+    start_relay(
+        server.address(), [](relay::RelayConfig& config) { config.timeouts.first_bytes = 200ms; },
+        [handler_timer](const relay::ConnectionInfo&) -> std::unique_ptr<relay::Handler> {
+          return std::make_unique<TimedRelayHandler>(handler_timer ? 200ms : 0ms);
+        });
+    UniqueFd client = connect_to(relay_address());
+    ASSERT_TRUE(client);
+    set_timeouts(client.get(), 5'000);
+    // Keep talking for 600 ms: three times the timeout.
+    bool alive = true;
+    for (int i = 0; i < 6 && alive; ++i) {
+      char byte = 'x';
+      alive = ::send(client.get(), &byte, 1, MSG_NOSIGNAL) == 1 &&
+              ::recv(client.get(), &byte, 1, 0) == 1;
+      std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(alive, !handler_timer);
+    relay_->stop();
+  }
+}
+
 TEST_F(RelayTest, HandlerCanReconnectUpstreamAndReplayFirstBytes) {
   std::vector<std::string> closes;
   std::mutex mutex;
