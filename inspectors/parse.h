@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -102,6 +103,47 @@ inline std::optional<std::size_t> find_crlf(std::string_view text, std::size_t f
   auto pos = text.find("\r\n", from);
   if (pos == std::string_view::npos) return std::nullopt;
   return pos;
+}
+
+// Text from the wire for logs and JSON (nlohmann::json::dump throws on invalid UTF-8): at most
+// `max` bytes, valid UTF-8 sequences kept, every other byte (and a sequence cut by `max`)
+// replaced by '?'.
+inline std::string printable(std::string_view text, std::size_t max) {
+  text = text.substr(0, max);
+  std::string out;
+  out.reserve(text.size());
+  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xbf) {
+    return i < text.size() && static_cast<unsigned char>(text[i]) >= lo &&
+           static_cast<unsigned char>(text[i]) <= hi;
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    std::size_t n = 0;  // length of a valid sequence starting here (RFC 3629 table)
+    if (c < 0x80)
+      n = 1;
+    else if (c >= 0xc2 && c <= 0xdf && cont(i + 1))
+      n = 2;
+    else if (c == 0xe0 && cont(i + 1, 0xa0) && cont(i + 2))
+      n = 3;
+    else if (((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) && cont(i + 1) && cont(i + 2))
+      n = 3;
+    else if (c == 0xed && cont(i + 1, 0x80, 0x9f) && cont(i + 2))
+      n = 3;
+    else if (c == 0xf0 && cont(i + 1, 0x90) && cont(i + 2) && cont(i + 3))
+      n = 4;
+    else if (c >= 0xf1 && c <= 0xf3 && cont(i + 1) && cont(i + 2) && cont(i + 3))
+      n = 4;
+    else if (c == 0xf4 && cont(i + 1, 0x80, 0x8f) && cont(i + 2) && cont(i + 3))
+      n = 4;
+    if (n == 0) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
 }
 
 // A byte accumulator with a hard capacity: the parsers copy at most what one frame needs into it,

@@ -13,7 +13,7 @@ constexpr std::uint8_t kH2AltSvcFrame = 0x0a;  // RFC 7838 section 4
 constexpr std::size_t kMaxText = 256;
 
 std::string keep(std::string_view text) {
-  return std::string(text.substr(0, kMaxText));
+  return inspect::printable(text, kMaxText);
 }
 
 void append(std::vector<std::uint8_t>& out, inspect::Bytes bytes) {

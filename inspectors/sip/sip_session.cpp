@@ -28,7 +28,7 @@ void for_each_line(std::string_view body, Fn&& fn) {
 }  // namespace
 
 std::string Session::keep(std::string_view text) const {
-  return std::string(text.substr(0, limits_.max_text));
+  return inspect::printable(text, limits_.max_text);
 }
 
 Dialog* Session::dialog_for(std::string_view call_id) {

@@ -78,8 +78,7 @@ void Session::on_message(Role role, const Message& message) {
     ms_sequence_ = inspect::be32(seq->value, 16);  // 16-byte connection id, then the number
   }
   if (const Attribute* user = message.find(attr::kUsername); user && username_.empty()) {
-    username_.assign(reinterpret_cast<const char*>(user->value.data()),
-                     std::min<std::size_t>(user->value.size(), 128));
+    username_ = inspect::printable(inspect::as_text(user->value), 128);
   }
   (void)role;
   if (message.dialect == Dialect::kMsTurn) {

@@ -228,6 +228,25 @@ TEST(HttpInspector, AltSvcH3RemovedAtEverySplitPoint) {
   EXPECT_EQ(out, flow.stream(Direction::kServerToClient));
 }
 
+TEST(Inspectors, DetailIsValidJsonForAnyBytes) {
+  // Header values are not validated as UTF-8 by the parsers; detail() must still serialise
+  // (nlohmann::json::dump throws on invalid UTF-8). Found by fuzz_sip_parser.
+  std::string bad = "\xff\xfe\xc3(\xe2\x82 ok \xc3\xa9";
+  auto sip = make("sip");
+  sip->on_data(
+      Direction::kClientToServer,
+      bytes_of(sip_message("REGISTER sip:x SIP/2.0", {"To: <sip:" + bad + "@x>", "Call-ID: " + bad,
+                                                      "CSeq: 1 REGISTER", "User-Agent: " + bad})));
+  std::string dumped;
+  ASSERT_NO_THROW(dumped = sip->detail().dump());
+  EXPECT_NE(dumped.find("? ok \u00e9"), std::string::npos) << dumped;  // valid é kept
+  auto http = make("http");
+  http->on_data(Direction::kClientToServer,
+                bytes_of("GET /" + bad + " HTTP/1.1\r\nHost: " + bad + "\r\n\r\n"));
+  EXPECT_NO_THROW(http->detail().dump());
+  EXPECT_NO_THROW(http->brief());
+}
+
 TEST(Inspectors, SameStateWhateverTheChunking) {
   for (const Flow& flow : all_flows()) {
     SCOPED_TRACE(flow.name);

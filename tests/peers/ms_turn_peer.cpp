@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "agent/common/unique_fd.h"
+#include "tests/peers/socket_io.h"
 #include "inspectors/turn/pseudo_tls.h"
 #include "inspectors/turn/stun_builder.h"
 #include "inspectors/turn/stun_message.h"
@@ -33,6 +34,7 @@ namespace {
 
 using namespace wb::turn;
 using Clock = std::chrono::steady_clock;
+using wb::test::write_all;
 constexpr std::uint16_t kMsVersionValue = 2;
 
 struct Args {
@@ -71,15 +73,6 @@ bool read_exact(int fd, std::uint8_t* out, std::size_t size, Clock::time_point d
     ssize_t n = read(fd, out + got, size - got);
     if (n <= 0) return false;
     got += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-bool write_all(int fd, std::span<const std::uint8_t> bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = write(fd, bytes.data(), bytes.size());
-    if (n <= 0) return false;
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
   }
   return true;
 }

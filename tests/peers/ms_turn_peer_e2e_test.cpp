@@ -6,6 +6,7 @@
 #include "agent/common/unique_fd.h"
 #include "inspectors/factory.h"
 #include "tests/peers/tcp_relay.h"
+#include "tests/peers/peer_env.h"
 #include "tests/support/topology.h"
 
 namespace wb::test {
@@ -13,11 +14,6 @@ namespace {
 
 std::string peer_binary() {
   return binary_path("tests/peers/wb_ms_turn_peer");
-}
-
-bool listening(const Topology& topo, const std::string& ns, int port) {
-  return topo.exec(ns, "ss -Hltn sport = :" + std::to_string(port) + " | grep -q LISTEN")
-             .exit_code == 0;
 }
 
 TEST(MsTurnPeer, ClientAndServerThroughThePlainBridge) {

@@ -6,38 +6,23 @@
 
 #include "inspectors/factory.h"
 #include "tests/peers/tcp_relay.h"
+#include "tests/peers/peer_env.h"
 #include "tests/support/topology.h"
 
 namespace wb::test {
 namespace {
 
-std::string peers(const std::string& file) {
-  return source_path("tests/peers/" + file);
-}
-
-bool listening(const Topology& topo, const std::string& ns, int port) {
-  return topo.exec(ns, "ss -Hltn sport = :" + std::to_string(port) + " | grep -q LISTEN")
-             .exit_code == 0;
-}
-
-std::string instantiate(const Topology& topo, const std::string& file) {
-  std::string out = topo.dir() + "/" + file;
-  EXPECT_EQ(run("sed 's|@DIR@|" + topo.dir() + "|g' " + peers(file) + " > " + out).exit_code, 0);
-  return out;
-}
-
 TEST(PeersThroughInspectors, SippAndKamailioThroughTheSipInspector) {
   Topology topo;
   ASSERT_TRUE(topo.ok()) << topo.error();
-  ASSERT_EQ(
-      run(peers("test_certs.sh") + " " + topo.dir() + " sip.example.test 192.0.2.2").exit_code, 0);
+  ASSERT_TRUE(make_certs(topo, "sip.example.test"));
   std::string tls = instantiate(topo, "kamailio-tls.cfg");
   Process& kamailio = topo.spawn(topo.server(),
-                                 "kamailio -f " + peers("kamailio.cfg") + " -DD -E -Y " +
+                                 "kamailio -f " + peer_file("kamailio.cfg") + " -DD -E -Y " +
                                      topo.dir() + " -A 'TLS_CONFIG=\"" + tls + "\"'",
                                  "kamailio");
   Process& uas = topo.spawn(topo.server(),
-                            "cd " + topo.dir() + " && sipp -sf " + peers("uas.xml") +
+                            "cd " + topo.dir() + " && sipp -sf " + peer_file("uas.xml") +
                                 " -t t1 -i 192.0.2.2 -p 5070 -m 1 -nostdin -timeout 30s",
                             "sipp-uas");
   ASSERT_TRUE(eventually(
@@ -51,7 +36,7 @@ TEST(PeersThroughInspectors, SippAndKamailioThroughTheSipInspector) {
   ASSERT_GE(listener.get(), 0);
   Process& uac = topo.spawn(
       topo.client(),
-      "cd " + topo.dir() + " && sipp 192.0.2.1:5062 -sf " + peers("uac_register_call.xml") +
+      "cd " + topo.dir() + " && sipp 192.0.2.1:5062 -sf " + peer_file("uac_register_call.xml") +
           " -t t1 -i 192.0.2.1 -p 5090 -m 1 -l 1 -timeout 20s -timeout_error -nostdin",
       "sipp-uac");
   auto inspector = inspect::make_inspector("sip", {});
@@ -85,8 +70,7 @@ TEST(PeersThroughInspectors, SippAndKamailioThroughTheSipInspector) {
 TEST(PeersThroughInspectors, TurnutilsAndCoturnThroughTheTurnInspector) {
   Topology topo;
   ASSERT_TRUE(topo.ok()) << topo.error();
-  ASSERT_EQ(
-      run(peers("test_certs.sh") + " " + topo.dir() + " turn.example.test 192.0.2.2").exit_code, 0);
+  ASSERT_TRUE(make_certs(topo, "turn.example.test"));
   Process& coturn =
       topo.spawn(topo.server(), "turnserver -c " + instantiate(topo, "turnserver.conf"), "coturn");
   topo.spawn(topo.server(), "turnutils_peer -L 192.0.2.2 -p 3480", "turnutils-peer");

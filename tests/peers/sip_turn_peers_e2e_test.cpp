@@ -4,40 +4,19 @@
 // on 443 used by turnutils_uclient.
 #include <gtest/gtest.h>
 
+#include "tests/peers/peer_env.h"
 #include "tests/support/topology.h"
 
 namespace wb::test {
 namespace {
 
-std::string peers(const std::string& file) {
-  return source_path("tests/peers/" + file);
-}
-
-bool listening(const Topology& topo, const std::string& ns, int port) {
-  return topo.exec(ns, "ss -Hltn sport = :" + std::to_string(port) + " | grep -q LISTEN")
-             .exit_code == 0;
-}
-
-void make_certs(const Topology& topo) {
-  auto certs = run(peers("test_certs.sh") + " " + topo.dir() + " sip.example.test 192.0.2.2");
-  ASSERT_EQ(certs.exit_code, 0) << certs.err;
-}
-
-// Copies a template with @DIR@ replaced by the topology's directory.
-std::string instantiate(const Topology& topo, const std::string& file) {
-  std::string out = topo.dir() + "/" + file;
-  auto done = run("sed 's|@DIR@|" + topo.dir() + "|g' " + peers(file) + " > " + out);
-  EXPECT_EQ(done.exit_code, 0) << done.err;
-  return out;
-}
-
 TEST(SipPeers, SippRegistersAndCallsOverTlsOn5061And443) {
   Topology topo;
   ASSERT_TRUE(topo.ok()) << topo.error();
-  make_certs(topo);
+  ASSERT_TRUE(make_certs(topo, "sip.example.test"));
   std::string tls = instantiate(topo, "kamailio-tls.cfg");
   Process& kamailio = topo.spawn(topo.server(),
-                                 "kamailio -f " + peers("kamailio.cfg") + " -DD -E -Y " +
+                                 "kamailio -f " + peer_file("kamailio.cfg") + " -DD -E -Y " +
                                      topo.dir() + " -A 'TLS_CONFIG=\"" + tls + "\"'",
                                  "kamailio");
   ASSERT_TRUE(eventually(
@@ -51,14 +30,14 @@ TEST(SipPeers, SippRegistersAndCallsOverTlsOn5061And443) {
   for (int port : {5061, 443}) {
     SCOPED_TRACE("TLS port " + std::to_string(port));
     Process& uas = topo.spawn(topo.server(),
-                              "cd " + topo.dir() + " && sipp -sf " + peers("uas.xml") +
+                              "cd " + topo.dir() + " && sipp -sf " + peer_file("uas.xml") +
                                   " -t t1 -i 192.0.2.2 -p 5070 -m 1 -nostdin -timeout 30s",
                               "sipp-uas-" + std::to_string(port));
     ASSERT_TRUE(eventually([&] { return listening(topo, topo.server(), 5070); })) << uas.log();
     auto uac = topo.exec(topo.client(),
-                         "cd " + topo.dir() + " && " + peers("sipp_tls.sh") +
+                         "cd " + topo.dir() + " && " + peer_file("sipp_tls.sh") +
                              " 192.0.2.2:" + std::to_string(port) + " " + topo.dir() +
-                             "/ca.pem sip.example.test " + peers("uac_register_call.xml"),
+                             "/ca.pem sip.example.test " + peer_file("uac_register_call.xml"),
                          std::chrono::seconds(60));
     EXPECT_EQ(uac.exit_code, 0) << uac.out << uac.err << "\nkamailio:\n" << kamailio.log();
     EXPECT_EQ(uas.wait(std::chrono::seconds(15)), 0) << uas.log();
@@ -74,7 +53,7 @@ TEST(SipPeers, SippRegistersAndCallsOverTlsOn5061And443) {
 TEST(TurnPeers, TurnutilsUclientOverTlsOn443) {
   Topology topo;
   ASSERT_TRUE(topo.ok()) << topo.error();
-  make_certs(topo);
+  ASSERT_TRUE(make_certs(topo, "sip.example.test"));
   std::string conf = instantiate(topo, "turnserver.conf");
   Process& coturn = topo.spawn(topo.server(), "turnserver -c " + conf, "coturn");
   Process& peer =

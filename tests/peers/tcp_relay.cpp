@@ -1,5 +1,7 @@
 #include "tests/peers/tcp_relay.h"
 
+#include "tests/peers/socket_io.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -16,15 +18,6 @@ bool address_of(const std::string& ip, int port, sockaddr_in& out) {
   out.sin_family = AF_INET;
   out.sin_port = htons(static_cast<std::uint16_t>(port));
   return inet_pton(AF_INET, ip.c_str(), &out.sin_addr) == 1;
-}
-
-bool write_all(int fd, std::span<const std::uint8_t> bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = write(fd, bytes.data(), bytes.size());
-    if (n <= 0) return false;
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 }  // namespace
