@@ -67,7 +67,10 @@ Result<json> add_rule(Policy& policy, const json& args) {
     WB_TRY_ASSIGN(match, parse_dst_match(dst));
   }
   WB_TRY_ASSIGN(std::uint32_t id, policy.add_rule(std::move(match), action));
-  return json{{"id", id}};
+  for (const auto& r : policy.rules()) {
+    if (r.id == id) return json{{"rule", rule_json(r)}};
+  }
+  return json{{"rule", {{"id", id}}}};
 }
 
 Result<json> del_rule(Policy& policy, const json& args) {
@@ -77,18 +80,18 @@ Result<json> del_rule(Policy& policy, const json& args) {
   }
   const auto id = it->get<std::uint64_t>();
   if (id > UINT32_MAX || !policy.remove_rule(static_cast<std::uint32_t>(id))) {
-    return bad("no policy rule " + std::to_string(id));
+    return make_error(std::errc::no_such_file_or_directory, "no policy rule " + std::to_string(id));
   }
-  return json{{"removed", true}};
+  return json{{"deleted", id}};
 }
 
 Result<json> set_detect(Policy& policy, const json& args) {
   WB_TRY_ASSIGN(std::string name, string_arg(args, "protocol"));
   WB_TRY_ASSIGN(Detect d, parse_detect(name));
-  const auto on = args.find("on");
-  if (on == args.end() || !on->is_boolean()) return bad("missing boolean argument 'on'");
+  const auto on = args.find("enabled");
+  if (on == args.end() || !on->is_boolean()) return bad("missing boolean argument 'enabled'");
   policy.set_detect(d, on->get<bool>());
-  return detect_json(policy);
+  return json{{"detect", detect_json(policy)}};
 }
 
 json list_tunnels(Policy& policy, Clock::time_point now) {
@@ -139,7 +142,7 @@ Result<json> handle_control(Policy& policy, std::string_view command, const json
   }
   if (command == "policy.add") return add_rule(policy, a);
   if (command == "policy.del") return del_rule(policy, a);
-  if (command == "detect.list") return detect_json(policy);
+  if (command == "detect.list") return json{{"detect", detect_json(policy)}};
   if (command == "detect.set") return set_detect(policy, a);
   if (command == "tunnels.list") return list_tunnels(policy, now);
   if (command == "tunnels.flush") return json{{"flushed", policy.learned().flush()}};

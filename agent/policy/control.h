@@ -12,8 +12,9 @@
 //   "tunnels.flush" {}                                   -> {"flushed":N}
 //   "policy.stats"  {}                                   -> counters (undetected denied/allowed...)
 //
-// Errors are std::errc::invalid_argument with a message for the operator ("unknown action 'x'
-// (expected ...)", "no policy rule 7").
+// As agent/control/PROTOCOL.md specifies. Errors: std::errc::invalid_argument with a message for
+// the operator ("unknown action 'x' (expected ...)"); no_such_file_or_directory (not_found) for
+// "no policy rule 7".
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -8,15 +8,15 @@ namespace wb::policy {
 std::string_view to_string(LearnReason reason) {
   switch (reason) {
     case LearnReason::kClientRejectedCertificate:
-      return "client rejected certificate";
+      return "client_rejected_certificate";
     case LearnReason::kClientClosedAfterHandshake:
-      return "client closed after handshake";
+      return "client_closed_after_handshake";
     case LearnReason::kClientCertificateRequested:
-      return "client certificate requested";
+      return "client_certificate_requested";
     case LearnReason::kUpstreamHandshakeFailed:
-      return "upstream handshake failed";
+      return "upstream_handshake_failed";
     case LearnReason::kDetectionOff:
-      return "detection off";
+      return "detection_off";
   }
   return "unknown";
 }

@@ -27,6 +27,8 @@ enum class LearnReason : std::uint8_t {
   kDetectionOff,                // the protocol found inside has detection switched off
 };
 
+// snake_case names, as the control protocol and `wirebump tunnels list` show them:
+// "client_rejected_certificate", "client_closed_after_handshake", ...
 std::string_view to_string(LearnReason reason);
 
 struct LearnedKey {

@@ -29,15 +29,20 @@ TEST(PolicyControl, AddListDelRules) {
   EXPECT_EQ(rules[0]["action"], "tunnel");
   EXPECT_EQ(rules[1]["dst"], "[2001:db8::/32]:5061");
   EXPECT_EQ(rules[2]["dst"], "192.0.2.0/24");
-  EXPECT_EQ(rules[2]["id"], (*added4)["id"]);
+  EXPECT_EQ(rules[2]["id"], (*added4)["rule"]["id"]);
+  EXPECT_EQ((*added)["rule"]["sni"], "*.bank.example");
+  EXPECT_EQ((*added)["rule"]["action"], "tunnel");
 
   // The rule takes effect at once.
   const Destination dst{*IpAddress::parse("192.0.2.2"), 443};
   EXPECT_EQ(p.decide_tls("x.example", {}, dst, now).kind, Decision::Kind::kDeny);
-  ASSERT_TRUE(handle_control(p, "policy.del", json{{"id", (*added4)["id"]}}, now).ok());
+  auto deleted = handle_control(p, "policy.del", json{{"id", (*added4)["rule"]["id"]}}, now);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ((*deleted)["deleted"], (*added4)["rule"]["id"]);
   EXPECT_EQ(p.decide_tls("x.example", {}, dst, now).kind, Decision::Kind::kIntercept);
-  auto again = handle_control(p, "policy.del", json{{"id", (*added4)["id"]}}, now);
+  auto again = handle_control(p, "policy.del", json{{"id", (*added4)["rule"]["id"]}}, now);
   ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, std::errc::no_such_file_or_directory);  // -> not_found
   EXPECT_NE(again.error().message().find("no policy rule"), std::string::npos);
 }
 
@@ -59,8 +64,8 @@ TEST(PolicyControl, BadArgumentsAreClearErrors) {
       {"policy.add", json{{"sni", 5}, {"action", "tunnel"}}, "'sni'"},
       {"policy.del", json{{"id", "seven"}}, "missing rule id"},
       {"policy.del", json{{"id", 99}}, "no policy rule 99"},
-      {"detect.set", json{{"protocol", "ftp"}, {"on", false}}, "unknown protocol 'ftp'"},
-      {"detect.set", json{{"protocol", "sips"}}, "'on'"},
+      {"detect.set", json{{"protocol", "ftp"}, {"enabled", false}}, "unknown protocol 'ftp'"},
+      {"detect.set", json{{"protocol", "sips"}}, "'enabled'"},
       {"policy.list", json::array(), "JSON object"},
       {"policy.frobnicate", json::object(), "unknown policy command"},
   };
@@ -76,12 +81,12 @@ TEST(PolicyControl, BadArgumentsAreClearErrors) {
 TEST(PolicyControl, DetectAndTunnels) {
   Policy p;
   const auto now = Clock::now();
-  auto d = handle_control(p, "detect.set", json{{"protocol", "sips"}, {"on", false}}, now);
+  auto d = handle_control(p, "detect.set", json{{"protocol", "sips"}, {"enabled", false}}, now);
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ((*d)["sips"], false);
-  EXPECT_EQ((*d)["https"], true);
+  EXPECT_EQ((*d)["detect"]["sips"], false);
+  EXPECT_EQ((*d)["detect"]["https"], true);
   EXPECT_FALSE(p.detect(Detect::kSips));
-  EXPECT_EQ((*handle_control(p, "detect.list", {}, now))["ms-turn"], true);
+  EXPECT_EQ((*handle_control(p, "detect.list", {}, now))["detect"]["ms-turn"], true);
 
   p.learn_failure("Pinned.Example", {*IpAddress::parse("192.0.2.2"), 443},
                   LearnReason::kClientRejectedCertificate, "alert unknown_ca received", now);
@@ -92,7 +97,7 @@ TEST(PolicyControl, DetectAndTunnels) {
   const auto& t = (*list)["tunnels"][0];
   EXPECT_EQ(t["sni"], "pinned.example");
   EXPECT_EQ(t["destination"], "192.0.2.2:443");
-  EXPECT_EQ(t["reason"], "client rejected certificate");
+  EXPECT_EQ(t["reason"], "client_rejected_certificate");
   EXPECT_EQ(t["detail"], "alert unknown_ca received");
   EXPECT_EQ(t["expires_in"], 3590);
   EXPECT_EQ((*handle_control(p, "tunnels.flush", {}, now))["flushed"], 1);

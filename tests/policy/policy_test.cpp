@@ -61,7 +61,7 @@ TEST(Policy, LearnedFailureTunnelsNextConnectionUntilExpiry) {
                   LearnReason::kClientClosedAfterHandshake, "closed without data", t0);
   auto d = p.decide_tls("pinned.example", kH2, dest("192.0.2.2", 443), t0 + 1s);
   EXPECT_EQ(d.kind, Kind::kTunnel);
-  EXPECT_EQ(d.reason, "learned: client closed after handshake (closed without data)");
+  EXPECT_EQ(d.reason, "learned: client_closed_after_handshake (closed without data)");
   EXPECT_EQ(p.decide_tls("pinned.example", kH2, dest("192.0.2.2", 443), t0 + 31s).kind,
             Kind::kIntercept);
   EXPECT_EQ(p.counters().tunnelled_learned, 1u);
@@ -110,7 +110,7 @@ TEST(Policy, InnerDetectionHandsOffOrPassesThroughAndLearns) {
   // Learned: the next connection is tunnelled from the first byte.
   d = p.decide_tls("sip.example.com", kNoAlpn, dst, t0 + 1s);
   EXPECT_EQ(d.kind, Kind::kTunnel);
-  EXPECT_EQ(d.reason, "learned: detection off (detection off: sips)");
+  EXPECT_EQ(d.reason, "learned: detection_off (detection off: sips)");
   // Switching detection back on forgets it.
   p.set_detect(Detect::kSips, true);
   EXPECT_EQ(p.decide_tls("sip.example.com", kNoAlpn, dst, t0 + 2s).kind, Kind::kIntercept);
