@@ -21,5 +21,6 @@ struct Context {
 };
 
 void add_run_command(CLI::App& app, Context& ctx);
+void add_replay_command(CLI::App& app, Context& ctx);  // replay FILE: a capture, no agent
 
 }  // namespace wb::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
 
   wb::cli::Context ctx;
   wb::cli::add_run_command(app, ctx);
+  wb::cli::add_replay_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -35,6 +35,7 @@ Result<Capture> read_all(pcap_t* pcap, const ReadLimits& limits) {
     if (rc == PCAP_ERROR_BREAK) break;  // end of file
     if (rc != 1) {
       // Corrupt or truncated: keep what came before.
+      cap.damaged = true;
       cap.warnings.push_back("capture damaged after frame " + std::to_string(cap.frames.size()) +
                              ": " + pcap_geterr(pcap));
       break;

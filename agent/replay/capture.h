@@ -44,6 +44,7 @@ struct Capture {
   int snaplen = 0;
   std::vector<Frame> frames;
   std::vector<std::string> warnings;  // damage that did not stop the read
+  bool damaged = false;               // the file ended in a corrupt or truncated record
 };
 
 struct ReadLimits {
