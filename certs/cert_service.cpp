@@ -229,7 +229,8 @@ bool CertService::crl_due(std::int64_t now) const {
 Status CertService::maintain(std::int64_t now) {
   for (Issuer* iss : {trusted_.get(), untrusted_.get()}) {
     WB_TRY(iss->store->flush());
-    if (iss->crl->due(now)) WB_TRY(iss->crl->regenerate(now));
+    // Expired revoked serials leave the CRL at its next regeneration.
+    if (iss->store->prune(now) > 0 || iss->crl->due(now)) WB_TRY(iss->crl->regenerate(now));
   }
   return {};
 }

@@ -83,8 +83,8 @@ class CertService final : public HttpBackend {
   // `wirebump crl regenerate`: both CRLs, numbers increment.
   Status regenerate_crls(std::int64_t now);
   bool crl_due(std::int64_t now) const;
-  // Call periodically (every few seconds): flushes issued serials to the journals and
-  // regenerates any CRL that is due.
+  // Call periodically (every few seconds): flushes issued serials to the journals, forgets
+  // serials of certificates expired for a day, and regenerates any CRL that is due.
   Status maintain(std::int64_t now);
 
   const Keyring& issuer(IssuerRole role) const;

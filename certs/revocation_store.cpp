@@ -74,9 +74,7 @@ Result<std::unique_ptr<RevocationStore>> RevocationStore::open(const std::filesy
       return errno_error("truncate torn line of " + journal.string());
     }
   }
-  std::erase_if(store->serials_, [&](const auto& kv) {
-    return kv.second.not_after != 0 && kv.second.not_after + kForgetExpiredAfter < now;
-  });
+  store->prune(now);
   return store;
 }
 
@@ -136,6 +134,13 @@ std::uint64_t RevocationStore::generation() const {
 std::size_t RevocationStore::issued_count() const {
   std::lock_guard lock(mu_);
   return serials_.size();
+}
+
+std::size_t RevocationStore::prune(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  return std::erase_if(serials_, [&](const auto& kv) {
+    return kv.second.not_after != 0 && kv.second.not_after + kForgetExpiredAfter < now;
+  });
 }
 
 Status RevocationStore::flush() {

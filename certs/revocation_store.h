@@ -56,6 +56,10 @@ class RevocationStore {
   std::size_t issued_count() const;
   // Appends serials issued since the last flush.
   Status flush();
+  // Forgets serials whose certificate expired more than a day ago (memory stays bounded by the
+  // certificates that can still be presented); returns how many. The journal keeps them until
+  // the next open() drops them.
+  std::size_t prune(std::int64_t now);
 
  private:
   RevocationStore() = default;

@@ -382,6 +382,12 @@ TEST(RevocationStoreJournal, TornLastLineIsIgnoredAndGarbageIsAnError) {
   ASSERT_TRUE(again.ok()) << again.error().message();
   EXPECT_EQ((*again)->status("DEF").status, CertStatus::good);
 
+  // Expired for more than a day: forgotten (also from memory of a running store).
+  ASSERT_TRUE((*again)->record_issued("AAA", now - 2 * 86400));
+  EXPECT_EQ((*again)->prune(now), 1u);
+  EXPECT_EQ((*again)->status("AAA").status, CertStatus::unknown);
+  EXPECT_EQ((*again)->status("DEF").status, CertStatus::good);
+
   test::write_text(path, "issued ABC 1\nbogus line\n");
   auto bad = RevocationStore::open(path, now);
   ASSERT_FALSE(bad.ok());
