@@ -219,6 +219,15 @@ TEST_F(InterceptE2E, HttpsIsInterceptedWithForgedChainEndingAtIssuer) {
   EXPECT_TRUE(contains(text.out, "OCSP - URI:http://crl.wirebump.test/wirebump/ocsp")) << text.out;
   EXPECT_FALSE(contains(text.out, "Issuer: CN = Real Test Root")) << text.out;
 
+  // OCSP stapling: the client asked (status_request), the forged certificate's status is stapled.
+  policy_.learned().flush();  // the s_client above left without data
+  auto stapled =
+      run("openssl s_client -connect 127.0.0.1:" + std::to_string(port_) +
+              " -servername www.example.test -CAfile " + issuer_file_ + " -status </dev/null 2>&1",
+          20s);
+  EXPECT_TRUE(contains(stapled.out, "OCSP Response Status: successful")) << stapled.out;
+  EXPECT_TRUE(contains(stapled.out, "Cert Status: good")) << stapled.out;
+
   EXPECT_GE(service_->stats().intercepted, 2u);
 
   // The key log has both legs' secrets, 0600.
