@@ -1,5 +1,6 @@
 #include "agent/replay/replay_report.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "agent/policy/control.h"
@@ -110,19 +111,30 @@ Result<Report> replay_capture(const Capture& capture, const ReplayOptions& optio
     WB_TRY_ASSIGN(KernelReplay kernel, KernelReplay::open(options.config));
     report.kernel = true;
     report.warnings.insert(report.warnings.end(), kernel.notes().begin(), kernel.notes().end());
-    std::size_t failures = 0;
+    std::size_t failures = 0, largest = 0;
+    std::string first_error;
     for (std::size_t i = 0; i < capture.frames.size(); ++i) {
       const std::size_t flow = table.flow_of_frame[i];
       if (flow == FlowTable::npos) continue;
       const Frame& frame = capture.frames[i];
       const Packet packet = decode_frame(capture.link_type, frame.data);
-      auto d = kernel.classify(as_ethernet(capture.link_type, frame.data, packet));
+      const auto ethernet = as_ethernet(capture.link_type, frame.data, packet);
+      auto d = kernel.classify(ethernet);
       if (!d.ok()) {
-        if (failures++ == 0) report.warnings.push_back("kernel test run: " + d.error().message());
+        // BPF_PROG_TEST_RUN takes at most about a page: GRO/TSO-merged frames do not fit.
+        if (failures++ == 0) first_error = d.error().message();
+        largest = std::max(largest, ethernet.size());
         continue;
       }
       if (!first[flow]) first[flow] = *d;
       if (d->verdict == WB_VERDICT_DROP) ++dropped[flow];
+    }
+    if (failures != 0) {
+      report.warnings.push_back("the kernel classifier could not judge " +
+                                std::to_string(failures) + " frames (largest " +
+                                std::to_string(largest) +
+                                " bytes; test runs take about one page): " + first_error +
+                                "; their flows are judged by their other frames");
     }
   }
   auto pol = policy::policy_from_config(options.config);
