@@ -14,8 +14,27 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   wb::cli::Context ctx;
+  // Global options (accepted before or after the subcommand): where the agent's control socket is.
+  app.add_option("-c,--config", ctx.config_path,
+                 "Configuration file (default /etc/wirebump/wirebump.toml); the CLI finds the "
+                 "control socket in its run_dir");
+  app.add_option("--socket", ctx.socket_path,
+                 "Control socket of the agent (default /run/wirebump/control.sock)");
+  app.add_option("--timeout", ctx.timeout_s, "Seconds to wait for the agent's answer (default 10)")
+      ->check(CLI::Range(0.1, 3600.0));
+
   wb::cli::add_run_command(app, ctx);
   wb::cli::add_replay_command(app, ctx);
+  wb::cli::add_down_command(app, ctx);
+  wb::cli::add_status_command(app, ctx);
+  wb::cli::add_switch_commands(app, ctx);
+  wb::cli::add_ports_command(app, ctx);
+  wb::cli::add_bypass_command(app, ctx);
+  wb::cli::add_sessions_command(app, ctx);
+  wb::cli::add_policy_command(app, ctx);
+  wb::cli::add_tunnels_command(app, ctx);
+  wb::cli::add_cert_commands(app, ctx);
+  wb::cli::add_config_command(app, ctx);
 
   try {
     app.parse(argc, argv);
