@@ -266,6 +266,7 @@ TEST_F(RelayTest, SessionTableShowsWhatTheHandlerSet) {
   EXPECT_EQ(record.client, relay::local_address(client.get()).value());
   EXPECT_EQ(record.server, relay_address());  // no steering here: the listener itself
   EXPECT_TRUE(table_->snapshot({session::Protocol::kSips}).empty());
+  relay_->stop();  // now: on_close writes to `closes`, which dies with this scope
 }
 
 TEST_F(RelayTest, SessionLimitRefusesAndCounts) {
