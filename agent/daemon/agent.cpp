@@ -13,6 +13,7 @@
 #include "agent/daemon/port_attach.h"
 #include "agent/daemon/signals.h"
 #include "agent/relay/plain_handler.h"
+#include "agent/relay/upstream.h"
 
 namespace wb::daemon {
 namespace {
@@ -29,6 +30,14 @@ netsetup::NetSpec net_spec(const config::Config& cfg) {
   return spec;
 }
 
+// From the client's own address AND port to the original destination: the server (and its logs)
+// see exactly the client's socket. The relay's default lets the kernel pick the port.
+relay::UpstreamResolver client_socket_upstream() {
+  return [](const relay::ConnectionInfo& info) -> Result<relay::UpstreamPlan> {
+    return relay::UpstreamPlan{info.original_destination, info.client, true};
+  };
+}
+
 relay::RelayConfig relay_config(const config::Config& cfg) {
   relay::RelayConfig rc;
   // The listeners' own addresses never matter for steered SYNs (bpf_sk_assign picks the
@@ -36,6 +45,7 @@ relay::RelayConfig relay_config(const config::Config& cfg) {
   rc.listen = {session::Endpoint::parse("127.0.0.1:0").value(),
                session::Endpoint::parse("[::1]:0").value()};
   rc.workers = cfg.workers;
+  rc.upstream = client_socket_upstream();
   rc.timeouts.connect = cfg.timeouts.connect;
   rc.timeouts.first_bytes = cfg.timeouts.first_bytes;
   rc.timeouts.idle = cfg.timeouts.idle;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "agent/common/log.h"
@@ -16,6 +18,16 @@
 
 namespace wb::daemon {
 namespace {
+
+// Gone, or a zombie its parent has not reaped yet (it no longer holds anything).
+bool process_gone(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;
+  auto paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] == 'Z' ||
+         text[paren + 2] == 'X';
+}
 
 // Asks the agent serving the control socket for its pid and stops it with SIGTERM.
 Result<int> stop_running_agent(const config::Config& cfg, std::chrono::milliseconds timeout) {
@@ -35,7 +47,7 @@ Result<int> stop_running_agent(const config::Config& cfg, std::chrono::milliseco
     return errno_error("stop agent pid " + std::to_string(pid));
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (::kill(pid, 0) == 0 || errno != ESRCH) {
+  while (!process_gone(pid)) {
     if (std::chrono::steady_clock::now() > deadline) {
       return make_error(std::errc::timed_out, "agent pid " + std::to_string(pid) + " did not stop");
     }

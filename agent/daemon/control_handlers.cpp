@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -74,12 +75,13 @@ std::string mac_text(const std::array<std::uint8_t, 6>& mac) {
 json interfaces_json(const Agent::Parts& p) {
   json out = json::array();
   out.push_back({{"name", p.bridge.bridge.name},
-                 {"role", p.bridge.created ? "bridge (created)" : "bridge (adopted)"},
+                 {"role", "bridge"},
+                 {"created", p.bridge.created},
                  {"ifindex", p.bridge.bridge.ifindex},
                  {"mac", mac_text(p.bridge.bridge.mac)},
                  {"hooks", json::array()}});
   for (const auto& port : p.bridge.ports) {
-    json hooks = json::array({"tc-ingress"});
+    json hooks = json::array({"tc"});
     if (p.cfg.xdp != config::XdpMode::kOff) {
       hooks.push_back("xdp-" + std::string(config::to_string(p.cfg.xdp)));
     }
@@ -160,11 +162,13 @@ Result<json> bypass_change(datapath::Datapath& dp, const json& args, bool add) {
   auto cidr = config::parse_cidr(text);
   if (!cidr.ok()) return control::invalid_argument(cidr.error().context);
   auto kernel_cidr = to_datapath_cidr(*cidr);
+  WB_TRY_ASSIGN(auto present, dp.bypass(side));
+  const bool there = std::find(present.begin(), present.end(), kernel_cidr) != present.end();
   if (add) {
+    if (there) return control::invalid_argument(cidr->to_string() + " is already listed");
     WB_TRY(dp.add_bypass(side, kernel_cidr));
   } else {
-    WB_TRY_ASSIGN(auto present, dp.bypass(side));
-    if (std::find(present.begin(), present.end(), kernel_cidr) == present.end()) {
+    if (!there) {
       return control::not_found("no bypass " + cidr->to_string());
     }
     WB_TRY(dp.del_bypass(side, kernel_cidr));
@@ -216,6 +220,11 @@ void register_control_handlers(control::ControlServer& server, Agent::Parts& p) 
   server.handle("ports.list", [&dp](const json&) { return ports_list(dp); });
   server.handle("ports.add", [&dp](const json& args) -> Result<json> {
     WB_TRY_ASSIGN(auto port, arg_int(args, "port", 1, 65535));
+    WB_TRY_ASSIGN(auto ports, dp.ports());
+    if (std::find(ports.begin(), ports.end(), port) != ports.end()) {
+      return control::invalid_argument("port " + std::to_string(port) +
+                                       " is already a candidate port");
+    }
     WB_TRY(dp.add_port(static_cast<std::uint16_t>(port)));
     return ports_list(dp);
   });

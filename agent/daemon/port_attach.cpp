@@ -156,14 +156,12 @@ Result<AttachResult> attach_ports(datapath::Datapath& dp, const std::vector<Port
     if (xdp != datapath::XdpMode::off) {
       entry->xdp = true;
       WB_TRY(save_attach_record(record_path, record));
-      auto attached = dp.attach_xdp(port.ifindex, xdp);
+      // Two ports: each one's fast path redirects bypassed frames straight to the other.
+      int peer = 0;
+      if (ports.size() == 2) peer = (&port == &ports[0] ? ports[1] : ports[0]).ifindex;
+      auto attached = dp.attach_xdp(port.ifindex, xdp, peer);
       if (!attached.ok()) return attached.error().wrap("port " + port.name);
     }
-  }
-  // Native XDP fast path: each port forwards bypassed frames straight to the other one.
-  if (xdp != datapath::XdpMode::off && ports.size() == 2) {
-    WB_TRY(dp.set_xdp_peer(ports[0].ifindex, ports[1].ifindex));
-    WB_TRY(dp.set_xdp_peer(ports[1].ifindex, ports[0].ifindex));
   }
   return result;
 }

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Relay benchmark (not a test), in ONE topology with ONE agent run:
+#   throughput   iperf3 client -> server, (a) to a non-candidate port: bridged in kernel by the
+#                classifier (bypass, ~ the plain bridge, see docs/benchmarks/datapath.md) vs
+#                (b) to a candidate port: steered and relayed by the agent (not intercepted);
+#                interleaved round by round; plus (p) the plain bridge before anything is attached.
+#   conns/s      short HTTP/1.0 requests (a new connection each) to nginx, curl --parallel,
+#                non-candidate vs candidate port, interleaved.
+#   CPU          the agent's CPU time (utime+stime) during the relayed iperf3 runs, per Gbit/s.
+#   memory       the agent's RSS with N idle relayed sessions open, minus its RSS before: per
+#                session.
+# Targets: relay throughput >= 0.6 x the bypassed bridge; <= 32 KiB per idle session.
+#
+#   tests/bench/relay.sh [--build DIR] [--runs N] [--seconds S] [--sessions N]
+# Needs root, iperf3, nginx, curl, python3. Removes namespaces, pins and processes on exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+build=$here/build
+runs=5
+seconds=4
+sessions=10000
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --sessions) sessions=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--runs N] [--seconds S] [--sessions N]" >&2; exit 2 ;;
+  esac
+done
+bin=$build/agent/cli/wirebump
+[[ -x $bin ]] || { echo "missing $bin (cmake --build $build --target wirebump)" >&2; exit 1; }
+((runs >= 1 && runs <= 20 && seconds >= 1 && seconds <= 30 && sessions >= 100 && sessions <= 20000)) ||
+  { echo "runs 1..20, seconds 1..30, sessions 100..20000" >&2; exit 2; }
+
+p=wbtrb$$
+dir=/tmp/$p
+pins=/sys/fs/bpf/wbt-$p
+agent_pid=""
+cleanup() {
+  set +e
+  [[ -n $agent_pid ]] && kill "$agent_pid" 2>/dev/null
+  nsenter --net="/run/netns/$p-b" "$bin" down -c "$dir/wirebump.toml" >/dev/null 2>&1
+  for f in "$dir"/*.pid; do [[ -e $f ]] && kill "$(cat "$f")" 2>/dev/null; done
+  "$here/deploy/topology.sh" down "$p"
+  rm -rf "$pins" "$dir"
+}
+trap cleanup EXIT
+mkdir -p "$dir/www" "$dir/tmp"
+
+"$here/deploy/topology.sh" up "$p" >/dev/null
+ip netns exec "$p-s" iperf3 -s -D -p 5201 --pidfile "$dir/iperf-a.pid"   # bypassed
+ip netns exec "$p-s" iperf3 -s -D -p 5301 --pidfile "$dir/iperf-b.pid"   # relayed
+echo ok >"$dir/www/index.html"
+cat >"$dir/nginx.conf" <<NGINX
+user root; worker_processes 1; pid $dir/nginx.pid; error_log $dir/nginx-error.log;
+events { worker_connections 4096; }
+http { access_log off; client_body_temp_path $dir/tmp/b; proxy_temp_path $dir/tmp/p;
+  fastcgi_temp_path $dir/tmp/f; uwsgi_temp_path $dir/tmp/u; scgi_temp_path $dir/tmp/s;
+  server { listen 8080 backlog=4096; listen 8081 backlog=4096; root $dir/www; } }
+NGINX
+ip netns exec "$p-s" nginx -c "$dir/nginx.conf"
+# Idle-session sink: accepts and holds connections without reading or writing.
+cat >"$dir/hold.py" <<'PY'
+import asyncio, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+mode, n = sys.argv[1], int(sys.argv[2])
+held = []
+async def keep(r, w):
+    held.append(w)
+    await asyncio.sleep(3600)
+async def client():
+    sem = asyncio.Semaphore(256)
+    async def one():
+        async with sem:
+            r, w = await asyncio.open_connection("192.0.2.2", 9443)
+            held.append(w)
+    await asyncio.gather(*[one() for _ in range(n)])
+    print("open", len(held), flush=True)
+    await asyncio.sleep(3600)
+async def main():
+    if mode == "server":
+        srv = await asyncio.start_server(keep, "0.0.0.0", 9443, backlog=8192)
+        async with srv:
+            await srv.serve_forever()
+    else:
+        await client()
+asyncio.run(main())
+PY
+ip netns exec "$p-s" python3 "$dir/hold.py" server 0 >/dev/null 2>&1 &
+echo $! >"$dir/hold-server.pid"
+
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.3f", (y > 0) ? x / y : 0}'; }
+gbps() {  # port -> Gbit/s (receiver)
+  timeout $((seconds + 20)) ip netns exec "$p-c" iperf3 -c 192.0.2.2 -p "$1" -t "$seconds" -J |
+    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
+}
+cps() {  # port -> new connections per second (2000 HTTP/1.0 requests, 32 in parallel)
+  local port=$1 n=2000 i
+  { for ((i = 0; i < n; i++)); do echo "url = \"http://192.0.2.2:$port/index.html\""; echo 'output = "/dev/null"'; done; } >"$dir/urls"
+  local t0 t1
+  t0=$(date +%s.%N)
+  timeout 120 ip netns exec "$p-c" curl -s -0 -Z --parallel-max 32 -K "$dir/urls"
+  t1=$(date +%s.%N)
+  awk -v n=$n -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status"; }
+
+# (p) the plain bridge, nothing attached yet.
+declare -a P
+for ((i = 0; i < 3; i++)); do P+=("$(gbps 5201)"); done
+
+cat >"$dir/wirebump.toml" <<TOML
+run_dir = "$dir/run"
+state_dir = "$dir/state"
+pin_dir = "$pins"
+workers = 2
+log_level = "warn"
+candidate_ports = [5301, 8080, 9443]
+[limits]
+max_sessions = $((sessions + 1000))
+max_sessions_per_client = $((sessions + 1000))
+TOML
+ulimit -n 65536
+nsenter --net="/run/netns/$p-b" "$bin" run -c "$dir/wirebump.toml" >"$dir/agent.log" 2>&1 &
+agent_pid=$!
+for _ in $(seq 1 100); do
+  nsenter --net="/run/netns/$p-b" "$bin" status -c "$dir/wirebump.toml" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+kill -0 "$agent_pid" || { cat "$dir/agent.log"; exit 1; }
+accepted() { nsenter --net="/run/netns/$p-b" "$bin" status --json -c "$dir/wirebump.toml" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["relay"]["accepted"])'; }
+
+hz=$(getconf CLK_TCK)
+declare -a A B CPU CA CB
+acc0=$(accepted)
+for ((i = 0; i < runs; i++)); do
+  A+=("$(gbps 5201)")
+  c0=$(cpu_ticks); t0=$(date +%s.%N)
+  B+=("$(gbps 5301)")
+  c1=$(cpu_ticks); t1=$(date +%s.%N)
+  # cores busy in the agent per Gbit/s relayed
+  CPU+=("$(awk -v c=$((c1 - c0)) -v hz="$hz" -v a="$t0" -v b="$t1" -v g="${B[i]}" 'BEGIN {printf "%.3f", (c / hz) / (b - a) / g}')")
+  CA+=("$(cps 8081)")
+  CB+=("$(cps 8080)")
+  echo "round $((i + 1))/$runs: bypass ${A[i]} relayed ${B[i]} Gbit/s (${CPU[i]} cores/Gbit/s); conns/s bypass ${CA[i]} relayed ${CB[i]}" >&2
+done
+acc1=$(accepted)
+
+# Memory per idle session.
+sleep 1
+rss0=$(rss_kib)
+ip netns exec "$p-c" python3 "$dir/hold.py" client "$sessions" >"$dir/hold-client.out" 2>&1 &
+echo $! >"$dir/hold-client.pid"
+for _ in $(seq 1 600); do grep -q '^open' "$dir/hold-client.out" && break; sleep 0.2; done
+sleep 3
+active=$(nsenter --net="/run/netns/$p-b" "$bin" status --json -c "$dir/wirebump.toml" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"]["active"])')
+rss1=$(rss_kib)
+per=$(awk -v a="$rss0" -v b="$rss1" -v n="$active" 'BEGIN {printf "%.1f", (n > 0) ? (b - a) / n : 0}')
+
+mp=$(median "${P[@]}"); ma=$(median "${A[@]}"); mb=$(median "${B[@]}"); mcpu=$(median "${CPU[@]}")
+mca=$(median "${CA[@]}"); mcb=$(median "${CB[@]}")
+declare -a R
+for ((i = 0; i < runs; i++)); do R+=("$(ratio "${B[i]}" "${A[i]}")"); done
+mr=$(median "${R[@]}")
+
+echo
+echo "machine: $(nproc) vCPU, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ); agent: 2 workers, plain relay; iperf3 ${seconds}s x $runs rounds, interleaved"
+echo
+echo "| measure | bypassed bridge | relayed by the agent | relayed / bypassed |"
+echo "| --- | --- | --- | --- |"
+echo "| iperf3 Gbit/s (median) | $ma (${A[*]}) | $mb (${B[*]}) | $(ratio "$mb" "$ma") (per-round median $mr) |"
+echo "| new connections/s (median) | $mca (${CA[*]}) | $mcb (${CB[*]}) | $(ratio "$mcb" "$mca") |"
+echo
+echo "plain bridge before the agent started (nothing attached): median $mp Gbit/s (${P[*]})"
+echo "agent CPU per relayed Gbit/s: median $mcpu cores (${CPU[*]})"
+echo "relayed connections counted by the agent during the rounds: $((acc1 - acc0))"
+echo "idle sessions: $active open, agent RSS $rss0 KiB -> $rss1 KiB: $per KiB per session"
+awk -v b="$mb" -v a="$ma" 'BEGIN {exit !(b >= 0.6 * a)}' && t1="met" || t1="NOT met"
+awk -v x="$per" 'BEGIN {exit !(x <= 32)}' && t2="met" || t2="NOT met"
+echo "target relay >= 0.6 x bypassed bridge: $t1; target <= 32 KiB per idle session: $t2"
