@@ -1,4 +1,5 @@
-// `wirebump run`: with --check-kernel, probes the kernel and exits.
+// `wirebump run [-c FILE]`: runs the agent in the foreground until SIGTERM/SIGINT (systemd:
+// deploy/wirebump.service). With --check-kernel, probes the kernel and exits.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -6,6 +7,10 @@
 
 #include "agent/cli/check_kernel.h"
 #include "agent/cli/commands.h"
+#include "agent/common/log.h"
+#include "agent/config/config.h"
+#include "agent/daemon/agent.h"
+#include "agent/daemon/signals.h"
 #include "bpf/wirebump_abi.h"
 
 namespace wb::cli {
@@ -18,7 +23,8 @@ int check_kernel(bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& cap : caps) {
-      out.push_back({{"name", cap.name}, {"what", cap.what}, {"ok", cap.ok}, {"detail", cap.detail}});
+      out.push_back(
+          {{"name", cap.name}, {"what", cap.what}, {"ok", cap.ok}, {"detail", cap.detail}});
     }
     std::cout << out.dump(2) << "\n";
   } else {
@@ -39,22 +45,55 @@ int check_kernel(bool json) {
   return kExitOk;
 }
 
+int run_agent(const std::string& config_path) {
+  const std::string path = config_path.empty() ? config::kDefaultConfigPath : config_path;
+  auto cfg = config::load_config(path);
+  if (!cfg) {
+    const auto& e = cfg.error();
+    // Config errors carry the whole "file:line:col: key: what" message in context.
+    std::fprintf(stderr, "wirebump run: %s\n",
+                 (e.code == std::errc::invalid_argument ? e.context : e.message()).c_str());
+    return kExitUsage;
+  }
+  auto level = log::parse_level(cfg->log_level);
+  log::init(level.value_or(spdlog::level::info));
+  // Before any thread exists, so every thread inherits the blocked stop signals.
+  auto signals = daemon::StopSignals::install();
+  if (!signals) {
+    spdlog::error("{}", signals.error().message());
+    return kExitFailure;
+  }
+  spdlog::info("wirebump {} starting with {}", WB_VERSION, path);
+  auto agent = daemon::Agent::start(*cfg, daemon::AgentOptions{});
+  if (!agent) {
+    spdlog::error("{}", agent.error().message());
+    spdlog::error("not running; `wirebump down -c {}` removes what was set up", path);
+    return kExitFailure;
+  }
+  (*agent)->serve(*signals);
+  (*agent)->stop(&*signals);
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_run_command(CLI::App& app, Context& ctx) {
-  auto* run = app.add_subcommand("run", "Run the bridge agent (or probe the kernel with --check-kernel)");
+  auto* run =
+      app.add_subcommand("run",
+                         "Run the bridge agent in the foreground until SIGTERM (-c FILE, default "
+                         "/etc/wirebump/wirebump.toml), or probe the kernel with --check-kernel");
   static bool check = false;
   static bool json = false;
-  run->add_flag("--check-kernel", check,
-                "Probe BPF, bpffs, BTF, clsact/cls_bpf, io_uring and transparent sockets, then exit");
+  run->add_flag(
+      "--check-kernel", check,
+      "Probe BPF, bpffs, BTF, clsact/cls_bpf, io_uring and transparent sockets, then exit");
   run->add_flag("--json", json, "Machine-readable output");
   run->callback([&ctx] {
     if (check) {
       ctx.exit_code = check_kernel(json);
       return;
     }
-    std::fprintf(stderr, "wirebump run: -c CONFIG is required (or --check-kernel)\n");
-    ctx.exit_code = kExitUsage;
+    ctx.exit_code = run_agent(ctx.config_path);
   });
 }
 
