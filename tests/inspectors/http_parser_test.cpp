@@ -23,7 +23,6 @@ RunResult run_http(Role role, const std::vector<std::string>& methods,
   HttpStream stream(role);
   for (const auto& method : methods) stream.push_request(method);
   RunResult result;
-  std::uint64_t body = 0;
   for (Span chunk : chunks) {
     while (!chunk.empty()) {
       Step step = stream.feed(chunk);
@@ -55,7 +54,6 @@ RunResult run_http(Role role, const std::vector<std::string>& methods,
           break;
       }
       if (step.end) result.events.push_back("end body=" + std::to_string(stream.body_bytes()));
-      body += step.kind == Step::Kind::kBody ? step.consumed : 0;
       if (step.kind == Step::Kind::kNeedMore) break;
     }
   }
