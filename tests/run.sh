@@ -7,7 +7,7 @@
 #   tests/run.sh -R regex        only tests whose name matches
 #   tests/run.sh --no-sanitize   skip the sanitizer build (faster local iteration)
 #   tests/run.sh --no-fuzz       skip the fuzzer build and runs
-# Environment: WB_FUZZ_SECONDS (default 60) bounds each fuzzer run.
+# Environment: WB_FUZZ_SECONDS (default 45) bounds each fuzzer run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -36,7 +36,11 @@ cleanup
 trap cleanup EXIT
 
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths relative to the checkout, so a fresh clone elsewhere (CI) hits the same cache entries.
+  export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true
+fi
 jobs=$(nproc)
 
 configure_and_build() {  # dir, extra cmake args...
@@ -57,7 +61,7 @@ fi
 if ((fuzz)); then
   echo "== build: libFuzzer targets (clang)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja "${launcher[@]}" -DWIREBUMP_FUZZ=ON \
-    -DWIREBUMP_BENCH=OFF -DWB_FUZZ_SECONDS="${WB_FUZZ_SECONDS:-60}" >build-fuzz.configure.log 2>&1 ||
+    -DWIREBUMP_BENCH=OFF -DWB_FUZZ_SECONDS="${WB_FUZZ_SECONDS:-45}" >build-fuzz.configure.log 2>&1 ||
     { cat build-fuzz.configure.log; exit 1; }
   cmake --build build-fuzz -j "$jobs" --target wb_fuzzers
 fi
@@ -92,8 +96,8 @@ if ((sanitize)); then
   run_ctest build-asan -L e2e
 fi
 if ((fuzz)); then
-  echo "== fuzzers: ${WB_FUZZ_SECONDS:-60} s each"
-  run_ctest build-fuzz -L fuzz
+  echo "== fuzzers: ${WB_FUZZ_SECONDS:-45} s each, $jobs at a time"
+  run_ctest build-fuzz -j "$jobs" -L fuzz
 fi
 rm -f "$summary"
 
