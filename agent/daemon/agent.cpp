@@ -12,7 +12,6 @@
 #include "agent/daemon/kernel_policy.h"
 #include "agent/daemon/port_attach.h"
 #include "agent/daemon/signals.h"
-#include "agent/relay/plain_handler.h"
 #include "agent/relay/upstream.h"
 
 namespace wb::daemon {
@@ -89,9 +88,15 @@ Status bring_up(Agent::Parts& p) {
   spdlog::info("datapath {} ({} pins): classifier attached on {} port(s), already running on {}",
                p.cfg.pin_dir.string(), fresh ? "new" : "reused", attached.attached, attached.kept);
 
+  WB_TRY_ASSIGN(p.certs, open_cert_service(p.cfg, p.bridge.bridge.name));
+  p.cert_maintenance = std::make_unique<CertMaintenance>(*p.certs, std::chrono::seconds(5));
+
   p.table = std::make_unique<session::SessionTable>(p.cfg.limits.max_sessions);
-  relay::HandlerFactory factory =
-      p.options.handler_factory ? p.options.handler_factory : relay::plain_relay_factory();
+  relay::HandlerFactory factory = p.options.handler_factory;
+  if (!factory) {
+    WB_TRY_ASSIGN(p.interception, start_interception(p.cfg, *p.certs));
+    factory = p.interception->service->factory();
+  }
   WB_TRY_ASSIGN(p.relay, relay::Relay::start(relay_config(p.cfg), factory, *p.table));
   for (std::size_t i = 0; i < 2; ++i) {
     WB_TRY(p.dp->set_listener(p.relay->listener_fd_for_steering(i)));
@@ -166,6 +171,8 @@ void Agent::stop(StopSignals* signals) {
   // 3. Close what is left, then stop answering the CLI.
   if (p.relay) p.relay->stop();
   if (p.control) p.control->stop();
+  // Last journal flush / due CRL after the last forge.
+  if (p.cert_maintenance) p.cert_maintenance->stop();
   spdlog::info("agent stopped; new connections bypass in kernel until it runs again");
 }
 

@@ -7,6 +7,8 @@
 
 #include "agent/config/config.h"
 #include "agent/control/server.h"
+#include "agent/daemon/cert_wiring.h"
+#include "agent/daemon/interception_wiring.h"
 #include "agent/daemon/agent.h"
 #include "agent/datapath/datapath.h"
 #include "agent/netsetup/netsetup.h"
@@ -20,6 +22,12 @@ struct Agent::Parts {
   AgentOptions options;
   netsetup::BridgeInfo bridge;
   std::optional<datapath::Datapath> dp;
+  // Issuer keyrings, forged certificates, CRL/OCSP (also serves the revocation endpoints).
+  // Declared before the relay so it outlives every handler that forges with it.
+  std::unique_ptr<certs::CertService> certs;
+  std::unique_ptr<CertMaintenance> cert_maintenance;
+  // Policy + InterceptService (null when options.handler_factory replaces interception).
+  std::unique_ptr<Interception> interception;
   std::unique_ptr<session::SessionTable> table;
   std::unique_ptr<relay::Relay> relay;
   std::unique_ptr<control::ControlServer> control;

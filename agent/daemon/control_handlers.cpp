@@ -128,6 +128,7 @@ Result<json> status(Agent::Parts& p) {
       {"relay", relay_json(p.relay->stats())},
   };
   WB_TRY(counters_json(*p.dp, out));
+  add_interception_status(out, p.interception.get(), *p.certs);
   return out;
 }
 
@@ -243,6 +244,7 @@ void register_control_handlers(control::ControlServer& server, Agent::Parts& p) 
   server.handle("bypass.del", [&dp](const json& args) { return bypass_change(dp, args, false); });
 
   server.handle("sessions.list", [&p](const json& args) { return sessions(*p.table, args); });
+  register_interception_handlers(server, p.cfg, p.interception.get(), *p.certs);
 }
 
 }  // namespace wb::daemon
