@@ -6,9 +6,11 @@
 //       Allocate -> Allocate response (MAGIC-COOKIE, MAPPED-ADDRESS = relayed address,
 //       MS-XOR-MAPPED-ADDRESS, LIFETIME, MS-VERSION); Send request -> Data indication echoing the
 //       data from the destination; Set Active Destination -> response; data frames echoed.
-//   client --connect ADDR:PORT --bytes N [--chunk N] [--data-frames] [--timeout S]
+//   client --connect ADDR:PORT --bytes N [--chunk N] [--data-frames] [--timeout S] [--hold-ms N]
 //       does the exchange, allocates, sends N bytes (Send requests, or data frames after Set
-//       Active Destination) and checks that the echo is identical; exit 0 on success.
+//       Active Destination) and checks that the echo is identical; exit 0 on success. --hold-ms
+//       keeps the connection open that long afterwards (so a bridge can be asked about the live
+//       session).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -42,6 +44,7 @@ struct Args {
   std::size_t bytes = 100000, chunk = 1000, max_connections = 0;
   bool data_frames = false;
   int timeout_s = 10;
+  int hold_ms = 0;
 };
 
 bool split_host_port(const std::string& text, sockaddr_in& out) {
@@ -287,6 +290,8 @@ int run_client(const Args& args) {
     received += echoed.size();
   }
   std::printf("sent=%zu received=%zu ok\n", sent, received);
+  std::fflush(stdout);
+  if (args.hold_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(args.hold_ms));
   return 0;
 }
 
@@ -295,7 +300,7 @@ int usage() {
       stderr,
       "usage: wb_ms_turn_peer server --listen IP:PORT [--relay IP:PORT] [--max-connections N]\n"
       "       wb_ms_turn_peer client --connect IP:PORT [--bytes N] [--chunk N] [--data-frames] "
-      "[--timeout S]\n");
+      "[--timeout S] [--hold-ms N]\n");
   return 2;
 }
 
@@ -326,6 +331,8 @@ int main(int argc, char** argv) {
         args.max_connections = std::stoul(value());
       else if (flag == "--timeout")
         args.timeout_s = std::stoi(value());
+      else if (flag == "--hold-ms")
+        args.hold_ms = std::stoi(value());
       else if (flag == "--data-frames")
         args.data_frames = true;
       else

@@ -2,7 +2,8 @@
 # SIPp has no TLS of its own in Debian's sip-tester: run it through a stunnel4 client.
 #   sipp_tls.sh SERVER_IP:PORT CA_FILE CHECK_HOST SCENARIO.xml [extra sipp args...]
 # stunnel accepts on 127.0.0.1:LOCAL_PORT (default 5080, env SIPP_TLS_LOCAL_PORT), verifies the
-# server certificate against CA_FILE and CHECK_HOST, and connects with TLS to SERVER_IP:PORT.
+# server certificate against CA_FILE and CHECK_HOST, and connects with TLS to SERVER_IP:PORT
+# sending CHECK_HOST as SNI (as real SIP clients name their server).
 # Exit status is SIPp's (0 = every call succeeded).
 set -eu
 server=$1 ca=$2 host=$3 scenario=$4
@@ -20,6 +21,7 @@ connect = $server
 CAfile = $ca
 verifyChain = yes
 checkHost = $host
+sni = $host
 CONF
 stunnel4 "$work/stunnel.conf" > "$work/stunnel.log" 2>&1 &
 tunnel=$!
