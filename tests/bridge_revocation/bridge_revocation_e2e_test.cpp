@@ -1,0 +1,310 @@
+// Certificates and revocation through the real bridge: the agent runs (`wirebump run`) with the
+// interception handler on steered 443 flows and its revocation HTTP endpoint on br0's port 80;
+// nginx in the server namespace presents certificates from a test CA (the agent's trust_store)
+// or a self-signed one, chosen by SNI; OpenSSL's own tools in the client namespace are the strict
+// clients. One agent for the whole binary (start-up is the slow part); every test uses its own
+// server name, so its own upstream certificate and forged certificate, and revoking in one test
+// never touches another.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <regex>
+
+#include "tests/agent/agent_fixture.h"
+
+namespace wb::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kServer = "192.0.2.2:443";
+const std::string kCrlHost = "192.0.2.254";  // br0's first IPv4: the default crl_host
+// Server names nginx serves with a certificate from the test CA (each its own key and serial).
+const std::vector<std::string> kTrustedNames = {"crl.test", "ocsp.test", "staple.test",
+                                                "refuse.test"};
+const std::string kUntrustedName = "untrusted.test";  // self-signed, not in the trust store
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// The first PEM certificate in `text` ("" if none).
+std::string first_pem(const std::string& text) {
+  const auto begin = text.find("-----BEGIN CERTIFICATE-----");
+  const std::string end_marker = "-----END CERTIFICATE-----";
+  const auto end = text.find(end_marker, begin);
+  if (begin == std::string::npos || end == std::string::npos) return "";
+  return text.substr(begin, end + end_marker.size() - begin) + "\n";
+}
+
+// The value after `key` up to the end of its line ("" if absent).
+std::string line_value(const std::string& text, const std::string& key) {
+  const auto at = text.find(key);
+  if (at == std::string::npos) return "";
+  const auto end = text.find('\n', at);
+  return text.substr(at + key.size(), end == std::string::npos ? end : end - at - key.size());
+}
+
+class BridgeRevocation : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    f_ = std::make_unique<AgentFixture>();
+    if (!f_->topo().ok()) {
+      setup_error_ = "topology: " + f_->topo().error();
+      return;
+    }
+    setup_error_ = make_pki();
+    if (setup_error_.empty()) setup_error_ = start_nginx();
+    if (setup_error_.empty()) {
+      // The test CA is the agent's only trust anchor for upstream certificates.
+      std::ofstream(f_->config_path(), std::ios::app)
+          << "trust_store = \"" << dir() << "/pki/testca.pem\"\n";
+      setup_error_ = f_->start_agent();
+    }
+    if (setup_error_.empty()) setup_error_ = read_issuers();
+  }
+  static void TearDownTestSuite() { f_.reset(); }
+
+  void SetUp() override {
+    if (!setup_error_.empty()) FAIL() << setup_error_;
+  }
+
+  static std::string dir() { return f_->topo().dir(); }
+
+  static std::string make_pki() {
+    const std::string p = dir() + "/pki";
+    std::string script = "set -e; mkdir -p " + p + "; cd " + p +
+                         "; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                         "-days 2 -subj '/CN=wirebump e2e test CA' -keyout testca.key -out "
+                         "testca.pem 2>/dev/null";
+    for (const auto& name : kTrustedNames) {
+      script +=
+          "; openssl req -x509 -CA testca.pem -CAkey testca.key -newkey ec -pkeyopt "
+          "ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=" +
+          name + " -addext subjectAltName=DNS:" + name + ",IP:192.0.2.2 -keyout " + name +
+          ".key -out " + name + ".pem 2>/dev/null";
+    }
+    script +=
+        "; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+        "-subj /CN=" +
+        kUntrustedName + " -addext subjectAltName=DNS:" + kUntrustedName + " -keyout " +
+        kUntrustedName + ".key -out " + kUntrustedName + ".pem 2>/dev/null";
+    auto r = run(script, 60s);
+    return r.exit_code == 0 ? "" : "test PKI: " + r.err;
+  }
+
+  static std::string start_nginx() {
+    const std::string d = dir();
+    std::string servers;
+    std::vector<std::string> names = kTrustedNames;
+    names.push_back(kUntrustedName);
+    for (const auto& name : names) {
+      servers += "  server {\n    listen 443 ssl;\n    server_name " + name +
+                 ";\n    ssl_certificate " + d + "/pki/" + name +
+                 ".pem;\n    ssl_certificate_key " + d + "/pki/" + name + ".key;\n    root " + d +
+                 "/www;\n  }\n";
+    }
+    run("mkdir -p " + d + "/www " + d + "/nginx-tmp && echo 'plain port 80 upstream' > " + d +
+        "/www/hello.txt");
+    write_text(d + "/nginx.conf",
+               "user root;\nworker_processes 1;\npid " + d + "/nginx.pid;\nerror_log " + d +
+                   "/nginx-error.log;\nevents { worker_connections 256; }\nhttp {\n"
+                   "  log_format wb '$remote_addr \"$request\" $status';\n  access_log " +
+                   d + "/access.log wb;\n  client_body_temp_path " + d +
+                   "/nginx-tmp/body;\n  proxy_temp_path " + d +
+                   "/nginx-tmp/proxy;\n  fastcgi_temp_path " + d +
+                   "/nginx-tmp/fcgi;\n  uwsgi_temp_path " + d +
+                   "/nginx-tmp/uwsgi;\n  scgi_temp_path " + d + "/nginx-tmp/scgi;\n" +
+                   "  server {\n    listen 80 default_server;\n    root " + d + "/www;\n  }\n" +
+                   servers + "}\n");
+    f_->topo().spawn(f_->topo().server(), "exec nginx -c " + d + "/nginx.conf -g 'daemon off;'",
+                     "nginx");
+    bool up = eventually(
+        [&] {
+          return f_->topo()
+                     .exec(f_->topo().server(), "ss -Hltn 'sport = :443' | grep -q LISTEN")
+                     .exit_code == 0;
+        },
+        10s);
+    return up ? "" : "nginx did not start: " + read_file(d + "/nginx-error.log");
+  }
+
+  // The issuers as `wirebump ca show --json` reports them; the trusted one saved as PEM from its
+  // HTTP URL (how clients are told to get it).
+  static std::string read_issuers() {
+    auto r = f_->cli("ca show --json");
+    if (r.exit_code != 0) return "ca show: " + r.out + r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (!j.is_object() || !j.contains("issuers") || j["issuers"].size() != 2) {
+      return "ca show --json: " + r.out;
+    }
+    trusted_ = j["issuers"][0];
+    untrusted_ = j["issuers"][1];
+    issuer_pem_ = dir() + "/issuer.pem";
+    untrusted_pem_ = dir() + "/untrusted-issuer.pem";
+    const std::string url = trusted_.value("pem_url", "");
+    if (!contains(url, "http://" + kCrlHost + "/wirebump/ca/")) return "pem_url: " + url;
+    auto got = f_->client("curl -sS --max-time 10 -o " + issuer_pem_ + " " + url, 20s);
+    if (got.exit_code != 0) return "curl " + url + ": " + got.err;
+    run("openssl x509 -in " + shell_quote(untrusted_.value("cert_path", "")) + " -out " +
+        untrusted_pem_);
+    return "";
+  }
+
+  // `openssl s_client` in the client namespace towards 192.0.2.2:443 with SNI `name`.
+  static CommandResult s_client(const std::string& name, const std::string& options) {
+    return f_->client("openssl s_client -connect " + kServer + " -servername " + name + " " +
+                          options + " </dev/null 2>&1",
+                      30s);
+  }
+
+  // The forged certificate the bridge presents for `name`, saved to DIR/forged-NAME.pem.
+  static std::string forged_cert(const std::string& name) {
+    auto r = s_client(name, "-showcerts");
+    const std::string pem = first_pem(r.out);
+    if (pem.empty()) return "";
+    const std::string path = dir() + "/forged-" + name + ".pem";
+    write_text(path, pem);
+    return path;
+  }
+
+  static std::string x509(const std::string& path, const std::string& options) {
+    return run("openssl x509 -in " + shell_quote(path) + " -noout " + options).out;
+  }
+
+  static CommandResult curl(const std::string& url, const std::string& options = "") {
+    return f_->client("curl -sS --max-time 10 " + options + " " + shell_quote(url), 20s);
+  }
+
+  static inline std::unique_ptr<AgentFixture> f_;
+  static inline std::string setup_error_;
+  static inline nlohmann::json trusted_, untrusted_;
+  static inline std::string issuer_pem_, untrusted_pem_;
+};
+
+TEST_F(BridgeRevocation, StrictClientDownloadsTheCrlThroughTheBridgeThenSeesTheRevocation) {
+  const std::string strict =
+      "-CAfile " + issuer_pem_ + " -crl_check -crl_download -verify_return_error";
+  auto ok = s_client("crl.test", strict);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_TRUE(contains(ok.out, "Verify return code: 0 (ok)")) << ok.out;
+
+  // The forged certificate names the bridge's own CRL, which the client just fetched.
+  const std::string forged = forged_cert("crl.test");
+  ASSERT_FALSE(forged.empty());
+  const std::string id = trusted_.value("issuer_id", "");
+  const std::string text = x509(forged, "-text");
+  EXPECT_TRUE(contains(text, "URI:http://" + kCrlHost + "/wirebump/crl/" + id + ".crl")) << text;
+  EXPECT_TRUE(contains(text, "OCSP - URI:http://" + kCrlHost + "/wirebump/ocsp")) << text;
+  EXPECT_TRUE(contains(text, "CA Issuers - URI:http://" + kCrlHost + "/wirebump/ca/" + id + ".crt"))
+      << text;
+
+  const std::string serial = line_value(x509(forged, "-serial"), "serial=");
+  ASSERT_FALSE(serial.empty());
+  auto revoke = f_->cli("cert revoke " + serial);
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.out << revoke.err;
+
+  auto refused = s_client("crl.test", strict);
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_TRUE(contains(refused.out, "certificate revoked")) << refused.out;
+  // Same forged certificate (cache), so the refusal is the CRL's doing.
+  EXPECT_EQ(first_pem(s_client("crl.test", "-showcerts").out), read_file(forged));
+}
+
+TEST_F(BridgeRevocation, OcspResponderAnswersGoodThenRevoked) {
+  const std::string forged = forged_cert("ocsp.test");
+  ASSERT_FALSE(forged.empty());
+  const std::string ocsp = "openssl ocsp -issuer " + issuer_pem_ + " -cert " + forged +
+                           " -CAfile " + issuer_pem_ + " -url http://" + kCrlHost +
+                           "/wirebump/ocsp -timeout 10 2>&1";
+  auto good = f_->client(ocsp, 30s);
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  EXPECT_TRUE(contains(good.out, "Response verify OK")) << good.out;
+  EXPECT_TRUE(contains(good.out, forged + ": good")) << good.out;
+
+  const std::string serial = line_value(x509(forged, "-serial"), "serial=");
+  ASSERT_EQ(f_->cli("cert revoke " + serial).exit_code, 0);
+  auto revoked = f_->client(ocsp, 30s);
+  EXPECT_TRUE(contains(revoked.out, "Response verify OK")) << revoked.out;
+  EXPECT_TRUE(contains(revoked.out, forged + ": revoked")) << revoked.out;
+}
+
+TEST_F(BridgeRevocation, StapledOcspResponseInTheForgedHandshake) {
+  auto r = s_client("staple.test", "-status -CAfile " + issuer_pem_ + " -verify_return_error");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "OCSP Response Status: successful")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Cert Status: good")) << r.out;
+  EXPECT_FALSE(contains(r.out, "OCSP response: no response sent")) << r.out;
+}
+
+TEST_F(BridgeRevocation, UntrustedUpstreamIsForgedByTheUntrustedIssuerAndRefused) {
+  // Control: a trusted upstream verifies against the real issuer.
+  auto trusted = s_client("refuse.test", "-CAfile " + issuer_pem_ + " -verify_return_error");
+  EXPECT_EQ(trusted.exit_code, 0) << trusted.out;
+
+  const std::string forged = forged_cert(kUntrustedName);
+  ASSERT_FALSE(forged.empty());
+  EXPECT_EQ(x509(forged, "-issuer_hash"), x509(untrusted_pem_, "-subject_hash"))
+      << x509(forged, "-issuer") << " vs " << untrusted_.value("subject", "?");
+  auto verify_untrusted = run("openssl verify -CAfile " + untrusted_pem_ + " " + forged + " 2>&1");
+  EXPECT_EQ(verify_untrusted.exit_code, 0) << verify_untrusted.out;
+
+  auto refused = s_client(kUntrustedName, "-CAfile " + issuer_pem_ + " -verify_return_error");
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_FALSE(contains(refused.out, "Verify return code: 0 (ok)")) << refused.out;
+}
+
+TEST_F(BridgeRevocation, IssuerCertificateServedOverHttpInBothFamilies) {
+  const std::string id = trusted_.value("issuer_id", "");
+  const std::string der = dir() + "/issuer.der";
+  auto r = curl("http://" + kCrlHost + "/wirebump/ca/" + id + ".crt", "-o " + der);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto same = run("openssl x509 -inform DER -in " + der + " -noout -fingerprint -sha256");
+  EXPECT_TRUE(contains(same.out, trusted_.value("sha256", "?"))) << same.out;
+
+  auto v6 = curl("http://[2001:db8::fe]/wirebump/ca/" + id + ".pem");
+  EXPECT_EQ(v6.exit_code, 0) << v6.err;
+  EXPECT_EQ(v6.out, read_file(issuer_pem_));
+
+  // Anything else on that address is answered (404), not dropped.
+  auto other = curl("http://" + kCrlHost + "/index.html", "-o /dev/null -w '%{http_code}'");
+  EXPECT_EQ(other.out, "404");
+  auto unknown = curl("http://" + kCrlHost + "/wirebump/ca/0000000000000000.crt",
+                      "-o /dev/null -w '%{http_code}'");
+  EXPECT_EQ(unknown.out, "404");
+
+  // Port 80 traffic through the bridge to another host is not answered by the agent.
+  auto through = curl("http://192.0.2.2/hello.txt");
+  EXPECT_EQ(through.exit_code, 0) << through.err;
+  EXPECT_EQ(through.out, "plain port 80 upstream\n");
+  EXPECT_TRUE(contains(read_file(dir() + "/access.log"), "192.0.2.1 \"GET /hello.txt"))
+      << read_file(dir() + "/access.log");
+}
+
+TEST_F(BridgeRevocation, CrlRegenerateIncrementsTheCrlNumber) {
+  const std::string id = trusted_.value("issuer_id", "");
+  const std::string url = "http://" + kCrlHost + "/wirebump/crl/" + id + ".crl";
+  auto crl_number = [&](const std::string& file) -> long {
+    if (curl(url, "-o " + file).exit_code != 0) return -1;
+    auto t = run("openssl crl -inform DER -in " + file + " -noout -text -CAfile " + issuer_pem_ +
+                 " 2>&1");
+    if (!contains(t.out, "verify OK")) return -2;
+    std::smatch m;
+    static const std::regex number(R"(X509v3 CRL Number:\s*\n\s*([0-9]+))");
+    return std::regex_search(t.out, m, number) ? std::stol(m[1]) : -3;
+  };
+  const long before = crl_number(dir() + "/before.crl");
+  ASSERT_GE(before, 0);
+  auto regen = f_->cli("crl regenerate");
+  ASSERT_EQ(regen.exit_code, 0) << regen.out << regen.err;
+  const long after = crl_number(dir() + "/after.crl");
+  EXPECT_EQ(after, before + 1);
+}
+
+}  // namespace
+}  // namespace wb::test

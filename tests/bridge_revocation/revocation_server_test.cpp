@@ -1,0 +1,125 @@
+// The agent's revocation HTTP endpoint (agent/daemon/revocation_http.h) on the real io_uring
+// relay with a real CertService, in a private network namespace on lo (127.0.0.1 and ::1), with
+// curl and openssl as the clients: what it serves, what it refuses, and that slow or oversized
+// clients are cut off instead of held.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "agent/daemon/revocation_http.h"
+#include "certs/cert_service.h"
+#include "tests/relay/peers.h"
+#include "tests/support/process.h"
+
+namespace wb::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using test::run;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class RevocationServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!test::enter_private_netns()) GTEST_SKIP() << "needs CAP_SYS_ADMIN for a private netns";
+    dir_ = run("mktemp -d /tmp/wb-revoc-XXXXXX").out;
+    dir_.erase(dir_.find_last_not_of('\n') + 1);
+    certs::CertConfig cc;
+    cc.ephemeral = true;
+    cc.state_dir = dir_ + "/state";
+    cc.crl_host = "127.0.0.1";
+    auto svc = certs::CertService::open(cc);
+    ASSERT_TRUE(svc.ok()) << svc.error().message();
+    certs_ = std::move(*svc);
+    table_ = std::make_unique<session::SessionTable>(100);
+    auto server = RevocationServer::start(*certs_, "lo", "127.0.0.1", *table_, 0);
+    ASSERT_TRUE(server.ok()) << server.error().message();
+    server_ = std::move(*server);
+    for (const auto& a : server_->addresses()) {
+      (a.is_v6() ? v6_ : v4_) = "http://" + a.to_string();
+    }
+    ASSERT_FALSE(v4_.empty());
+    ASSERT_FALSE(v6_.empty());
+    id_ = certs_->info(certs::IssuerRole::trusted).issuer_id;
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (!dir_.empty()) run("rm -rf " + dir_);
+  }
+
+  test::CommandResult curl(const std::string& url, const std::string& options = "") {
+    return run("curl -sS --max-time 10 " + options + " '" + url + "'", 20s);
+  }
+
+  std::string dir_, v4_, v6_, id_;
+  std::unique_ptr<certs::CertService> certs_;
+  std::unique_ptr<session::SessionTable> table_;
+  std::unique_ptr<RevocationServer> server_;
+};
+
+TEST_F(RevocationServerTest, ServesTheIssuerAndCrlOnEveryAddress) {
+  for (const auto& base : {v4_, v6_}) {
+    auto pem = curl(base + "/wirebump/ca/" + id_ + ".pem");
+    EXPECT_EQ(pem.exit_code, 0) << pem.err;
+    EXPECT_EQ(pem.out, *certs_->ca_pem(id_)) << base;
+    auto der = curl(base + "/wirebump/ca/" + id_ + ".crt", "-o " + dir_ + "/ca.der");
+    EXPECT_EQ(der.exit_code, 0);
+    auto crl = curl(base + "/wirebump/crl/" + id_ + ".crl", "-o " + dir_ + "/x.crl");
+    ASSERT_EQ(crl.exit_code, 0) << crl.err;
+    run("openssl x509 -inform DER -in " + dir_ + "/ca.der -out " + dir_ + "/ca.pem");
+    auto verify = run("openssl crl -inform DER -in " + dir_ + "/x.crl -noout -CAfile " + dir_ +
+                      "/ca.pem 2>&1");
+    EXPECT_TRUE(contains(verify.out, "verify OK")) << verify.out;
+  }
+  // Each answer went through the relay as its own session, and every session was closed.
+  EXPECT_TRUE(test::eventually([&] { return server_->stats().active == 0; }, 5s));
+  EXPECT_GE(server_->stats().accepted, 6u);
+}
+
+TEST_F(RevocationServerTest, OcspOverPostAnswersUnknownForAForeignSerial) {
+  // A serial this issuer never made: the responder must say unknown, signed and verifiable.
+  std::ofstream(dir_ + "/ca.pem") << *certs_->ca_pem(id_);
+  auto r = run("openssl ocsp -issuer " + dir_ + "/ca.pem -serial 0x1234 -CAfile " + dir_ +
+                   "/ca.pem -url " + v4_ + "/wirebump/ocsp -timeout 10 2>&1",
+               20s);
+  EXPECT_TRUE(contains(r.out, "Response verify OK")) << r.out;
+  EXPECT_TRUE(contains(r.out, "0x1234: unknown")) << r.out;
+}
+
+TEST_F(RevocationServerTest, AnythingElseGetsAnErrorStatusNotASilentClose) {
+  auto code = [&](const std::string& url, const std::string& options = "") {
+    return curl(url, "-o /dev/null -w '%{http_code}' " + options).out;
+  };
+  EXPECT_EQ(code(v4_ + "/"), "404");
+  EXPECT_EQ(code(v4_ + "/wirebump/ca/0123456789abcdef.crt"), "404");
+  EXPECT_EQ(code(v6_ + "/wirebump/crl/nope.crl"), "404");
+  EXPECT_EQ(code(v4_ + "/wirebump/ca/" + id_ + ".pem", "-X DELETE"), "405");
+  // A header far beyond the limit: refused with a 4xx, the connection closed.
+  const std::string big(20000, 'a');
+  const std::string status = code(v4_ + "/wirebump/ocsp", "-H 'X-Big: " + big + "'");
+  EXPECT_EQ(status.substr(0, 1), "4") << status;
+  auto head = curl(v4_ + "/wirebump/ca/" + id_ + ".pem", "-I");
+  EXPECT_TRUE(contains(head.out, "200")) << head.out;
+  EXPECT_TRUE(contains(head.out, "Connection: close")) << head.out;
+}
+
+TEST_F(RevocationServerTest, ASlowClientIsCutOffAtTheRequestTimeout) {
+  // Half a request line and then silence: the agent must not hold the connection for ever.
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + v4_.substr(v4_.rfind(':') + 1) +
+                   " && printf \"GET /wirebump/ca\" >&3 && timeout 15 cat <&3; echo done'",
+               20s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(contains(r.out, "done")) << r.out << r.err;
+  EXPECT_LT(took, kRevocationRequestTimeout + 3s);
+  EXPECT_GE(took, kRevocationRequestTimeout - 1s);
+}
+
+}  // namespace
+}  // namespace wb::daemon
