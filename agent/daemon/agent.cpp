@@ -105,6 +105,16 @@ Status bring_up(Agent::Parts& p) {
                p.relay->workers(), p.relay->listener_address(0).to_string(),
                p.relay->listener_address(1).to_string());
 
+  // Fail open: without port 80 interception still works, only strict revocation checks fail.
+  if (auto rev =
+          RevocationServer::start(*p.certs, p.bridge.bridge.name, p.certs->crl_host(), *p.table);
+      rev.ok()) {
+    p.revocation = std::move(*rev);
+  } else {
+    spdlog::error("revocation http not served (strict clients will refuse forged certificates): {}",
+                  rev.error().message());
+  }
+
   control::ServerOptions copts;
   copts.socket_path = p.cfg.control_socket();
   p.control = std::make_unique<control::ControlServer>(copts);
@@ -169,6 +179,7 @@ void Agent::stop(StopSignals* signals) {
     if (p.table->active() > 0) spdlog::info("closing {} live session(s)", p.table->active());
   }
   // 3. Close what is left, then stop answering the CLI.
+  if (p.revocation) p.revocation->stop();
   if (p.relay) p.relay->stop();
   if (p.control) p.control->stop();
   // Last journal flush / due CRL after the last forge.

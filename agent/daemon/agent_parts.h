@@ -9,6 +9,7 @@
 #include "agent/control/server.h"
 #include "agent/daemon/cert_wiring.h"
 #include "agent/daemon/interception_wiring.h"
+#include "agent/daemon/revocation_http.h"
 #include "agent/daemon/agent.h"
 #include "agent/datapath/datapath.h"
 #include "agent/netsetup/netsetup.h"
@@ -30,6 +31,8 @@ struct Agent::Parts {
   std::unique_ptr<Interception> interception;
   std::unique_ptr<session::SessionTable> table;
   std::unique_ptr<relay::Relay> relay;
+  // CRL/OCSP/CA over HTTP on the bridge's own addresses, port 80 (null if it could not listen).
+  std::unique_ptr<RevocationServer> revocation;
   std::unique_ptr<control::ControlServer> control;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   int tc_attached = 0;  // ports that got the program in this start
