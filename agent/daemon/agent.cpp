@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <thread>
 
 #include "agent/common/log.h"
@@ -31,8 +33,21 @@ netsetup::NetSpec net_spec(const config::Config& cfg) {
 
 // From the client's own address AND port to the original destination: the server (and its logs)
 // see exactly the client's socket. The relay's default lets the kernel pick the port.
+// A second upstream for the same session (tunnel on error: reconnect_upstream) takes a port the
+// kernel picks: the dropped first upstream still holds the client's port until its asynchronous
+// close completes, so binding it again fails with EADDRINUSE. Sessions seen are remembered per
+// worker thread (the resolver runs there) in a small ring: ids only grow and a reconnect follows
+// its first connect within one handshake.
 relay::UpstreamResolver client_socket_upstream() {
   return [](const relay::ConnectionInfo& info) -> Result<relay::UpstreamPlan> {
+    constexpr std::size_t kRecent = 1024;
+    thread_local std::array<std::uint64_t, kRecent> recent{};
+    thread_local std::size_t next = 0;
+    const bool again = info.session_id != 0 &&
+                       std::find(recent.begin(), recent.end(), info.session_id) != recent.end();
+    if (again)
+      return relay::UpstreamPlan{info.original_destination, info.client.with_port(0), true};
+    if (info.session_id != 0) recent[next++ % kRecent] = info.session_id;
     return relay::UpstreamPlan{info.original_destination, info.client, true};
   };
 }
