@@ -392,5 +392,39 @@ TEST_F(BridgeIntercept, CertificateCommandsAndStatus) {
   EXPECT_TRUE(contains(revoke.err + revoke.out, "0BADC0FFEE")) << revoke.err << revoke.out;
 }
 
+TEST_F(BridgeIntercept, RevokingAForgedCertificateBumpsItsIssuersCrl) {
+  // The forged leaf of an intercepted connection, by serial.
+  auto serial = f().client(
+      "(printf 'GET /hello.txt HTTP/1.1\\r\\nHost: revoke.example.test\\r\\nConnection: "
+      "close\\r\\n\\r\\n'; sleep 1) | timeout 15 openssl s_client -connect 192.0.2.2:443 "
+      "-servername www.example.test -CAfile " +
+          env->issuer_pem + " 2>/dev/null | openssl x509 -noout -serial",
+      30s);
+  ASSERT_EQ(serial.exit_code, 0) << serial.err;
+  std::string hex = serial.out.substr(serial.out.find('=') + 1);
+  hex.erase(hex.find_last_not_of("\n") + 1);
+  auto ca = cli_json("ca show");
+  const auto before = cli_json("crl regenerate")["crls"][0].value("crl_number", 0);
+  auto revoked = cli_json("cert revoke " + hex);
+  EXPECT_EQ(revoked.value("issuer_id", ""), ca["issuers"][0].value("issuer_id", "?"))
+      << revoked.dump();
+  EXPECT_GT(revoked.value("crl_number", 0), before) << revoked.dump();
+}
+
+// Last: it replaces the trusted issuer's files in the state dir (used from the next start).
+TEST_F(BridgeIntercept, CaImportStoresTheOperatorsCaForTheNextStart) {
+  auto own = make_ca("Operator Import CA");
+  const std::string cert = own.write(d(), "operator-ca");
+  auto imported = f().cli("ca import --cert " + cert + " --key " + d() + "/operator-ca.key --json");
+  ASSERT_EQ(imported.exit_code, 0) << imported.err << imported.out;
+  auto j = json::parse(imported.out, nullptr, false);
+  EXPECT_TRUE(contains(j["issuer"].value("subject", ""), "Operator Import CA")) << imported.out;
+  EXPECT_TRUE(j.value("restart_required", false)) << imported.out;
+  // A key that does not match the certificate is refused with a message.
+  auto mismatch = f().cli("ca import --cert " + cert + " --key " + d() + "/client.key");
+  EXPECT_NE(mismatch.exit_code, 0) << mismatch.out;
+  EXPECT_FALSE((mismatch.err + mismatch.out).empty());
+}
+
 }  // namespace
 }  // namespace wb::test
