@@ -121,5 +121,35 @@ TEST_F(RevocationServerTest, ASlowClientIsCutOffAtTheRequestTimeout) {
   EXPECT_GE(took, kRevocationRequestTimeout - 1s);
 }
 
+TEST_F(RevocationServerTest, ABridgeWithOnlyALinkLocalAddressServesNothingAndDoesNotFail) {
+  // A link that is up has an fe80:: address only: nothing a URL can name, nothing to bind.
+  ASSERT_EQ(run("ip link add wbrv0 type veth peer name wbrv1 && ip link set wbrv0 up && ip link "
+                "set wbrv1 up")
+                .exit_code,
+            0);
+  ASSERT_TRUE(test::eventually(
+      [] {
+        return run("ip -6 addr show dev wbrv0 scope link").out.find("fe80") != std::string::npos;
+      },
+      5s));
+  auto endpoints = interface_endpoints("wbrv0", 80);
+  ASSERT_TRUE(endpoints.ok());
+  EXPECT_TRUE(endpoints->empty());
+  auto server = RevocationServer::start(*certs_, "wbrv0", "192.0.2.99", *table_, 0);
+  ASSERT_TRUE(server.ok()) << server.error().message();
+  EXPECT_TRUE((*server)->addresses().empty());
+  run("ip link del wbrv0");
+}
+
+TEST_F(RevocationServerTest, ACrlHostThatIsNotOursIsOnlyAWarning) {
+  auto server = RevocationServer::start(*certs_, "lo", "192.0.2.99", *table_, 0);
+  ASSERT_TRUE(server.ok()) << server.error().message();
+  ASSERT_FALSE((*server)->addresses().empty());
+  auto pem =
+      curl("http://" + (*server)->addresses()[0].to_string() + "/wirebump/ca/" + id_ + ".pem");
+  EXPECT_EQ(pem.out, *certs_->ca_pem(id_));
+  (*server)->stop();
+}
+
 }  // namespace
 }  // namespace wb::daemon
