@@ -1,4 +1,5 @@
 #include "tests/certs/test_pki.h"
+#include "tests/support/build_paths.h"
 
 #include <openssl/pem.h>
 #include <unistd.h>

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/build_paths.h"
 #include "agent/config/config.h"
 
 namespace wb::config {

@@ -1,4 +1,5 @@
 #include "tests/peek/samples.h"
+#include "tests/support/build_paths.h"
 
 #include <gtest/gtest.h>
 

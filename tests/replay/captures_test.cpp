@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/support/build_paths.h"
 #include "agent/peek/peek.h"
 #include "agent/replay/flows.h"
 #include "tests/peek/samples.h"

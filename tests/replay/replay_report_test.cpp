@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "tests/support/build_paths.h"
 #include "agent/replay/replay_report.h"
 #include "tests/peek/samples.h"
 #include "tests/support/process.h"

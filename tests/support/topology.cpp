@@ -1,4 +1,5 @@
 #include "tests/support/topology.h"
+#include "tests/support/build_paths.h"
 
 #include <fcntl.h>
 #include <sched.h>
