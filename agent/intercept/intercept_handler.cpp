@@ -257,7 +257,8 @@ void InterceptHandler::upstream_progress(SessionIo& io) {
   if (p == Progress::kDone) start_client_leg(io);
 }
 
-void InterceptHandler::upstream_failed(SessionIo& io, const std::string& reason,
+// `reason` is taken by value: callers pass text owned by up_, which is reset below.
+void InterceptHandler::upstream_failed(SessionIo& io, std::string reason,
                                        std::optional<policy::LearnReason> learn) {
   // Nothing has reached the client yet, so it can still be given the real server untouched.
   if (!svc_.policy().tunnel_on_error()) {

@@ -76,7 +76,7 @@ class InterceptHandler final : public relay::Handler {
   void start_upstream_tls(relay::SessionIo& io);
   void upstream_progress(relay::SessionIo& io);
   // Tunnel on error (or close when it is off); `learn` remembers the destination.
-  void upstream_failed(relay::SessionIo& io, const std::string& reason,
+  void upstream_failed(relay::SessionIo& io, std::string reason,
                        std::optional<policy::LearnReason> learn);
   void start_client_leg(relay::SessionIo& io);
   void client_progress(relay::SessionIo& io);
