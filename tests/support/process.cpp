@@ -26,8 +26,7 @@ pid_t spawn_shell(const std::string& command, const std::string& out_path,
   setpgid(0, 0);
   int in = open("/dev/null", O_RDONLY);
   int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int err = err_path == out_path ? out
-                                 : open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int err = err_path == out_path ? out : open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (in < 0 || out < 0 || err < 0) _exit(126);
   dup2(in, 0);
   dup2(out, 1);
@@ -132,6 +131,8 @@ int Process::stop(std::chrono::milliseconds grace) {
   return status_;
 }
 
-std::string Process::log() const { return read_file(log_path_); }
+std::string Process::log() const {
+  return read_file(log_path_);
+}
 
 }  // namespace wb::test

@@ -32,12 +32,18 @@ std::string shell_quote(const std::string& text) {
   return quoted + "'";
 }
 
-std::string source_path(const std::string& relative) { return std::string(WB_SOURCE_DIR) + "/" + relative; }
-std::string binary_path(const std::string& relative) { return std::string(WB_BINARY_DIR) + "/" + relative; }
+std::string source_path(const std::string& relative) {
+  return std::string(WB_SOURCE_DIR) + "/" + relative;
+}
+std::string binary_path(const std::string& relative) {
+  return std::string(WB_BINARY_DIR) + "/" + relative;
+}
 std::string testdata_path(const std::string& relative) {
   return std::string(WB_TESTDATA_DIR) + "/" + relative;
 }
-std::string wirebump_binary() { return binary_path("agent/cli/wirebump"); }
+std::string wirebump_binary() {
+  return binary_path("agent/cli/wirebump");
+}
 
 Topology::Topology(TopologyOptions options) : prefix_(unique_prefix()) {
   dir_ = "/tmp/" + prefix_;
@@ -54,7 +60,8 @@ Topology::~Topology() {
     (*it)->stop();
     delete *it;
   }
-  run(shell_quote(source_path("deploy/topology.sh")) + " down " + prefix_, std::chrono::seconds(30));
+  run(shell_quote(source_path("deploy/topology.sh")) + " down " + prefix_,
+      std::chrono::seconds(30));
   std::error_code ignored;
   if (std::getenv("WB_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(dir_, ignored);
 }
@@ -71,9 +78,9 @@ CommandResult Topology::enter(const std::string& ns, const std::string& command,
 
 Process& Topology::spawn(const std::string& ns, const std::string& command,
                          const std::string& name) {
-  auto* process = new Process(Process::spawn(
-      "exec nsenter --net=/run/netns/" + ns + " sh -c " + shell_quote(command),
-      dir_ + "/" + name + ".log"));
+  auto* process = new Process(
+      Process::spawn("exec nsenter --net=/run/netns/" + ns + " sh -c " + shell_quote(command),
+                     dir_ + "/" + name + ".log"));
   processes_.push_back(process);
   return *process;
 }
