@@ -31,11 +31,7 @@ void VoipBridge::SetUp() {
 }
 
 Process& VoipBridge::start_kamailio() {
-  std::string tls = instantiate(topo(), "kamailio-tls.cfg");
-  return topo().spawn(topo().server(),
-                      "exec kamailio -f " + peer_file("kamailio.cfg") + " -DD -E -Y " +
-                          topo().dir() + " -A 'TLS_CONFIG=\"" + tls + "\"'",
-                      "kamailio");
+  return wb::test::start_kamailio(topo());
 }
 
 Process& VoipBridge::start_uas(const std::string& name) {

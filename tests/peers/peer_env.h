@@ -31,4 +31,14 @@ inline bool make_certs(const Topology& topo, const std::string& name) {
          0;
 }
 
+// kamailio (tests/peers/kamailio.cfg: TCP 5060, TLS 5061 and 443) in the server namespace, with
+// the TLS module reading the topology's certificates. Call make_certs first.
+inline Process& start_kamailio(Topology& topo) {
+  const std::string tls = instantiate(topo, "kamailio-tls.cfg");
+  return topo.spawn(topo.server(),
+                    "exec kamailio -f " + peer_file("kamailio.cfg") + " -DD -E -Y " + topo.dir() +
+                        " -A 'TLS_CONFIG=\"" + tls + "\"'",
+                    "kamailio");
+}
+
 }  // namespace wb::test

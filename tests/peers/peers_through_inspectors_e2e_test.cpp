@@ -16,11 +16,7 @@ TEST(PeersThroughInspectors, SippAndKamailioThroughTheSipInspector) {
   Topology topo;
   ASSERT_TRUE(topo.ok()) << topo.error();
   ASSERT_TRUE(make_certs(topo, "sip.example.test"));
-  std::string tls = instantiate(topo, "kamailio-tls.cfg");
-  Process& kamailio = topo.spawn(topo.server(),
-                                 "kamailio -f " + peer_file("kamailio.cfg") + " -DD -E -Y " +
-                                     topo.dir() + " -A 'TLS_CONFIG=\"" + tls + "\"'",
-                                 "kamailio");
+  Process& kamailio = start_kamailio(topo);
   Process& uas = topo.spawn(topo.server(),
                             "cd " + topo.dir() + " && sipp -sf " + peer_file("uas.xml") +
                                 " -t t1 -i 192.0.2.2 -p 5070 -m 1 -nostdin -timeout 30s",

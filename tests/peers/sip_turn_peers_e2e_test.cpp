@@ -14,11 +14,7 @@ TEST(SipPeers, SippRegistersAndCallsOverTlsOn5061And443) {
   Topology topo;
   ASSERT_TRUE(topo.ok()) << topo.error();
   ASSERT_TRUE(make_certs(topo, "sip.example.test"));
-  std::string tls = instantiate(topo, "kamailio-tls.cfg");
-  Process& kamailio = topo.spawn(topo.server(),
-                                 "kamailio -f " + peer_file("kamailio.cfg") + " -DD -E -Y " +
-                                     topo.dir() + " -A 'TLS_CONFIG=\"" + tls + "\"'",
-                                 "kamailio");
+  Process& kamailio = start_kamailio(topo);
   ASSERT_TRUE(eventually(
       [&] {
         return listening(topo, topo.server(), 5061) && listening(topo, topo.server(), 443) &&
