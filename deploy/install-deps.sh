@@ -18,7 +18,7 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   libnl-3-dev libnl-route-3-dev libssl-dev openssl liburing-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcap-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev libclang-rt-14-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libclang-rt-14-dev libnghttp2-dev
   # runtime
   iproute2 iputils-ping nftables ethtool procps psmisc kmod util-linux
   # test peers
