@@ -24,6 +24,8 @@ packages=(
   # test peers
   curl nginx-light iperf3 socat stunnel4 kamailio kamailio-tls-modules sip-tester coturn
   tshark tcpdump
+  # side-by-side benchmark peers (tests/bench/compare.sh) and its charts
+  sslsplit squid-openssl mitmproxy gnuplot-nox
 )
 
 missing=()
@@ -34,7 +36,7 @@ done
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # Daemons from the test peers (nginx, kamailio, coturn) must not start in the root namespace:
+  # Daemons from the test peers (nginx, kamailio, coturn, squid) must not start in the root namespace:
   # tests start their own copies inside network namespaces.
   policy=/usr/sbin/policy-rc.d
   made_policy=0
