@@ -102,4 +102,14 @@ Endpoint ipv4_endpoint(std::string_view address, std::uint16_t port) {
   return endpoint;
 }
 
+Endpoint ip_endpoint(std::string_view address, std::uint16_t port) {
+  Endpoint endpoint = ipv4_endpoint(address, port);
+  std::string text(address);
+  if (endpoint.family == 0 && inet_pton(AF_INET6, text.c_str(), endpoint.address.data()) == 1) {
+    endpoint.family = 2;
+    endpoint.port = port;
+  }
+  return endpoint;
+}
+
 }  // namespace wb::turn

@@ -39,5 +39,7 @@ std::vector<std::uint8_t> channel_data(std::uint16_t channel,
                                        std::span<const std::uint8_t> payload);
 // An IPv4 endpoint from dotted text ("192.0.2.1"); family 0 when the text is not IPv4.
 Endpoint ipv4_endpoint(std::string_view address, std::uint16_t port);
+// An IPv4 or IPv6 endpoint from text ("192.0.2.1", "2001:db8::1"); family 0 when neither.
+Endpoint ip_endpoint(std::string_view address, std::uint16_t port);
 
 }  // namespace wb::turn

@@ -84,13 +84,16 @@ std::string Endpoint::to_string() const {
 }
 
 XorKey xor_key(const Message& message) {
-  XorKey key = message.transaction;
-  if (message.dialect == Dialect::kMsTurn) {
-    // Draft-02 headers carry a 16-byte id and no cookie: the cookie goes first, then 12 id bytes.
-    std::copy(message.transaction.begin() + 4, message.transaction.end(), key.begin() + 4);
-    key[0] = 0x21, key[1] = 0x12, key[2] = 0xA4, key[3] = 0x42;
-  }
-  return key;
+  // RFC 5389 15.2: port ^ the cookie's top 16 bits, IPv4 ^ the cookie, IPv6 ^ (cookie || 96-bit
+  // transaction id): exactly message bytes 4..19, which `transaction` holds.
+  // [MS-TURN] 2.2.2.16 (XOR Mapped Address 0x8020) uses the draft-02 header's 128-bit
+  // Transaction ID instead of a cookie: X-Port = port ^ the Transaction ID's most significant 16
+  // bits, an IPv4 X-IP Address = address ^ its most significant 32 bits, and an IPv6 one is XORed
+  // with the whole 128-bit Transaction ID (libnice OC2007 does the same: the key for port and
+  // IPv4 is the id's first word, IPv6 uses message bytes 4..19). That is again bytes 4..19, so
+  // both dialects share one key; no cookie is substituted (Lync clients often start their ids
+  // with 0x2112A442, which hid the difference for them but not for other ids).
+  return message.transaction;
 }
 
 std::optional<Endpoint> decode_address(Bytes value, const XorKey* key) {

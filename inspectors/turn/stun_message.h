@@ -75,8 +75,9 @@ struct Endpoint {
   std::array<std::uint8_t, 16> address{};
   std::string to_string() const;
 };
-// The XOR key of XOR-*-ADDRESS attributes: the cookie 0x2112A442 followed by 12 bytes of the
-// transaction id (RFC 5389 15.2; MS-TURN's MS-XOR-MAPPED-ADDRESS uses the same cookie).
+// The XOR key of XOR-*-ADDRESS attributes: message bytes 4..19. RFC 5389 15.2: the cookie
+// 0x2112A442 followed by the 96-bit transaction id. [MS-TURN] 2.2.2.16: the 128-bit Transaction
+// ID of the draft-02 header (port ^ its first 16 bits, IPv4 ^ its first 32, IPv6 ^ all 128).
 using XorKey = std::array<std::uint8_t, 16>;
 XorKey xor_key(const Message& message);
 // `key` null: a plain address; otherwise XORed with the key (port with its first two bytes).

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "inspectors/factory.h"
+#include "inspectors/turn/stun_builder.h"
 #include "tests/inspectors/samples.h"
 
 namespace wb::test {
@@ -145,6 +146,33 @@ TEST(TurnInspector, MsTurnAllocationAndMedia) {
   EXPECT_EQ(
       inspector->brief(),
       "alloc=198.51.100.20:50000 lifetime=600 refreshes=1 peers=1 sent=400 recv=1172 ms-version=2");
+}
+
+TEST(TurnInspector, MsTurnIpv6Allocation) {
+  // An Allocate over IPv6 ([MS-TURN] 2.2.2.16): the reflexive MS-XOR-MAPPED-ADDRESS is XORed with
+  // the 128-bit Transaction ID, the relayed MAPPED-ADDRESS is plain. The id does not start with
+  // the RFC 5389 cookie, so a cookie-based key would decode a wrong address.
+  using namespace wb::turn;
+  std::array<std::uint8_t, 16> id = {0x91, 0x0e, 0x33, 0x5a, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  Flow flow{"ms-turn ipv6", "ms-turn", {}};
+  flow.chunks.push_back(
+      {Direction::kClientToServer, ms_frame(2, MessageBuilder(0x0003, id, Dialect::kMsTurn)
+                                                   .add_u32(attr::kMsVersion, 2)
+                                                   .add_u32(attr::kLifetime, 600)
+                                                   .finish())});
+  flow.chunks.push_back(
+      {Direction::kServerToClient,
+       ms_frame(2,
+                MessageBuilder(0x0103, id, Dialect::kMsTurn)
+                    .add_address(attr::kMappedAddress, ip_endpoint("2001:db8:5::20", 50000), false)
+                    .add_address(attr::kMsXorMappedAddress, ip_endpoint("2001:db8::1", 40001), true)
+                    .add_u32(attr::kLifetime, 480)
+                    .finish())});
+  auto inspector = feed(flow);
+  nlohmann::json detail = inspector->detail();
+  EXPECT_EQ(detail["allocation"]["relayed"], "[2001:db8:5::20]:50000");
+  EXPECT_EQ(detail["allocation"]["reflexive"], "[2001:db8::1]:40001");
+  EXPECT_EQ(detail["allocation"]["lifetime"], 480);
 }
 
 TEST(TurnInspector, RfcTurnAllocationPermissionsChannels) {

@@ -191,6 +191,82 @@ TEST(TurnParser, RfcAddressesDecodeXored) {
   EXPECT_TRUE(found);
 }
 
+// RFC 5769 2.2 (IPv6 response): XOR-MAPPED-ADDRESS of 2001:db8:1234:5678:11:2233:4455:6677 port
+// 32853 under transaction id b7e7a701 bc34d686 fa87dfae; the address is XORed with the cookie
+// followed by the 96-bit id.
+const std::vector<std::uint8_t> kRfc5769Ipv6 = {
+    0x01, 0x01, 0x00, 0x18, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6,
+    0x86, 0xfa, 0x87, 0xdf, 0xae, 0x00, 0x20, 0x00, 0x14, 0x00, 0x02, 0xa1, 0x47, 0x01, 0x13,
+    0xa9, 0xfa, 0xa5, 0xd3, 0xf1, 0x79, 0xbc, 0x25, 0xf4, 0xb5, 0xbe, 0xd2, 0xb9, 0xd9};
+
+// [MS-TURN] 2.2.2.16: an Allocate response whose 128-bit Transaction ID starts 0x4455 (the
+// spec's own example: port 0x1122 ^ 0x4455 = X-Port 0x5577), with MS-XOR-MAPPED-ADDRESS for
+// 192.0.2.1:4386 (address ^ the id's first 32 bits) and for [2001:db8::1]:4386 (address ^ all
+// 128 bits of the id). Written out by hand, not by the builder under test.
+const std::vector<std::uint8_t> kMsTurnXorMapped = {
+    0x01, 0x03, 0x00, 0x2c,                          // Allocate response, length 44
+    0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,  // Transaction ID (16 bytes)
+    0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11, 0x22, 0x33,  //
+    0x00, 0x0f, 0x00, 0x04, 0x72, 0xc6, 0x4b, 0xc6,  // MAGIC-COOKIE
+    0x80, 0x20, 0x00, 0x08, 0x00, 0x01, 0x55, 0x77,  // MS-XOR-MAPPED-ADDRESS IPv4, X-Port
+    0x84, 0x55, 0x64, 0x76,                          // 192.0.2.1 ^ 44556677
+    0x80, 0x20, 0x00, 0x14, 0x00, 0x02, 0x55, 0x77,  // MS-XOR-MAPPED-ADDRESS IPv6, X-Port
+    0x64, 0x54, 0x6b, 0xcf, 0x88, 0x99, 0xaa, 0xbb,  // 2001:0db8::1 ^ the 128-bit id
+    0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11, 0x22, 0x32};
+
+TEST(TurnParser, XorAddressIpv6PerRfc5769) {
+  Message m;
+  std::string_view error;
+  ASSERT_EQ(decode(kRfc5769Ipv6, Dialect::kRfc5389, m, error), DecodeStatus::kOk) << error;
+  XorKey key = xor_key(m);
+  auto mapped = decode_address(m.find(attr::kXorMappedAddress)->value, &key);
+  ASSERT_TRUE(mapped.has_value());
+  EXPECT_EQ(mapped->family, 2);
+  EXPECT_EQ(mapped->to_string(), "[2001:db8:1234:5678:11:2233:4455:6677]:32853");
+  // The builder encodes the same bytes.
+  std::array<std::uint8_t, 16> id{};
+  std::copy(kRfc5769Ipv6.begin() + 4, kRfc5769Ipv6.begin() + 20, id.begin());
+  auto built = MessageBuilder(0x0101, id, Dialect::kRfc5389)
+                   .add_address(attr::kXorMappedAddress,
+                                ip_endpoint("2001:db8:1234:5678:11:2233:4455:6677", 32853), true)
+                   .finish();
+  EXPECT_EQ(built, kRfc5769Ipv6);
+}
+
+TEST(TurnParser, MsTurnXorMappedAddressUsesTheTransactionId) {
+  Message m;
+  std::string_view error;
+  ASSERT_EQ(decode(kMsTurnXorMapped, Dialect::kMsTurn, m, error), DecodeStatus::kOk) << error;
+  EXPECT_TRUE(m.ms_magic_cookie);
+  ASSERT_EQ(m.attribute_count, 3u);
+  XorKey key = xor_key(m);
+  auto v4 = decode_address(m.attributes[1].value, &key);
+  auto v6 = decode_address(m.attributes[2].value, &key);
+  ASSERT_TRUE(v4.has_value());
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ(v4->port, 0x1122);  // the spec's example
+  EXPECT_EQ(v4->to_string(), "192.0.2.1:4386");
+  EXPECT_EQ(v6->to_string(), "[2001:db8::1]:4386");
+  // The builder (used by the MS-TURN test peer) writes exactly these bytes.
+  std::array<std::uint8_t, 16> id{};
+  std::copy(kMsTurnXorMapped.begin() + 4, kMsTurnXorMapped.begin() + 20, id.begin());
+  auto built = MessageBuilder(0x0103, id, Dialect::kMsTurn)
+                   .add_address(attr::kMsXorMappedAddress, ip_endpoint("192.0.2.1", 4386), true)
+                   .add_address(attr::kMsXorMappedAddress, ip_endpoint("2001:db8::1", 4386), true)
+                   .finish();
+  EXPECT_EQ(built, kMsTurnXorMapped);
+  // Wrong sizes for the family are rejected, never read past the value.
+  for (std::size_t n = 0; n < m.attributes[2].value.size(); ++n) {
+    EXPECT_FALSE(decode_address(m.attributes[2].value.first(n), &key).has_value()) << n;
+  }
+  // Framed as on the wire, at every truncation and split point.
+  auto frame = ms_frame(2, kMsTurnXorMapped);
+  RunResult whole = run_turn(Role::kServer, {Span(frame)});
+  ASSERT_EQ(whole.events.size(), 1u) << whole;
+  EXPECT_EQ(whole.events[0], "Allocate response attrs=3 15:4 32800:8 32800:20");
+  expect_chunking_invariant(frame, [](auto chunks) { return run_turn(Role::kServer, chunks); });
+}
+
 TEST(TurnParser, StreamErrors) {
   // After the pseudo-TLS hello, a frame of type 0x05.
   std::array<std::uint8_t, 32> random{};
