@@ -157,4 +157,8 @@ void ConnectionIo::set_inspection(std::string brief, nlohmann::json detail) {
     worker_.table_.set_inspection(c.entry, std::move(brief), std::move(detail));
 }
 
+Waker ConnectionIo::waker() {
+  return Waker(worker_.mailbox_, index_, worker_.slot(index_)->generation);
+}
+
 }  // namespace wb::relay

@@ -23,6 +23,7 @@
 //                                 having been above it (for handlers that produce bytes
 //                                 themselves, such as a TLS engine)
 //   on_timeout(io, kind)          first-bytes or idle timeout expired
+//   on_wake(io, token)            another thread posted `token` through io.waker() (see Waker)
 //   on_close(summary)             the session is gone; `io` is no longer usable. Always called
 //                                 exactly once, also when the relay stops.
 //
@@ -92,6 +93,29 @@ struct CloseSummary {
   std::uint64_t bytes_from_server = 0;
 };
 
+class WakeMailbox;  // waker.h: one per worker
+
+// Lets any thread call back into a connection's handler on the connection's worker thread, e.g.
+// when a certificate forged on a helper thread is ready: post(token) schedules
+// Handler::on_wake(io, token) there. Copyable and thread-safe; holds no pointer to the connection
+// (slot index + generation), so a post for a connection that closed in the meantime, or for a
+// relay that stopped, is silently dropped, and on_wake never runs after on_close. Posts from one
+// thread to one connection arrive in order. A default-constructed Waker drops every post.
+class Waker {
+ public:
+  Waker() = default;
+  Waker(std::shared_ptr<WakeMailbox> mailbox, std::uint32_t slot, std::uint16_t generation)
+      : mailbox_(std::move(mailbox)), slot_(slot), generation_(generation) {}
+
+  void post(std::uint64_t token) const;
+  explicit operator bool() const { return mailbox_ != nullptr; }
+
+ private:
+  std::shared_ptr<WakeMailbox> mailbox_;
+  std::uint32_t slot_ = 0;
+  std::uint16_t generation_ = 0;
+};
+
 // The handler's only way to act on its connection. Implemented by the relay loop; unit tests of a
 // handler may implement it too.
 class SessionIo {
@@ -140,6 +164,11 @@ class SessionIo {
   virtual void set_verdict(session::Verdict verdict, std::string_view reason) = 0;
   // An inspector's one-line brief and full state (`wirebump sessions --json`).
   virtual void set_inspection(std::string brief, nlohmann::json detail) = 0;
+
+  // ---- other threads ----
+  // A Waker for this connection (see Waker). Not pure: a test double that never wakes its
+  // handler needs no override (the default Waker drops every post).
+  virtual Waker waker() { return Waker{}; }
 };
 
 class Handler {
@@ -157,6 +186,7 @@ class Handler {
   virtual void on_error(SessionIo& io, Side side, const Error& error);
   virtual void on_timeout(SessionIo& io, TimeoutKind kind);
   virtual void on_writable(SessionIo& /*io*/, Side /*to*/) {}
+  virtual void on_wake(SessionIo& /*io*/, std::uint64_t /*token*/) {}
   virtual void on_close(const CloseSummary& /*summary*/) {}
 };
 

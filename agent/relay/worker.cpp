@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -69,10 +68,7 @@ Status Worker::start() {
 }
 
 void Worker::request_stop() {
-  if (wake_fd_) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto written = ::write(wake_fd_.get(), &one, sizeof(one));
-  }
+  if (mailbox_) mailbox_->request_stop();
 }
 
 void Worker::join() {
@@ -97,8 +93,7 @@ void Worker::add_stats(RelayStats& stats) const {
 }
 
 Status Worker::init_ring() {
-  wake_fd_.reset(eventfd(0, EFD_CLOEXEC));
-  if (!wake_fd_) return errno_error("eventfd");
+  WB_TRY_ASSIGN(mailbox_, WakeMailbox::create());
   io_uring_params params{};
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
                  IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
@@ -139,9 +134,7 @@ void Worker::run(std::promise<Status>& ready) {
   now_ = steady_ns();
   next_tick_ = now_ + to_ns(config_.timeouts.tick);
   for (std::uint32_t i = 0; i < listeners_.size(); ++i) arm_accept(i);
-  io_uring_sqe* wake = sqe();
-  io_uring_prep_read(wake, wake_fd_.get(), &wake_value_, sizeof(wake_value_), 0);
-  io_uring_sqe_set_data64(wake, OpTag{Op::kWake, 0, 0, 0, 0}.encode());
+  arm_wake();
   ready.set_value(Status{});  // `ready` is gone after this line
 
   while (!(stopping_ && in_use_ == 0)) {
@@ -178,6 +171,7 @@ void Worker::run(std::promise<Status>& ready) {
     c->draining = false;
     c->pending = 0;
   }
+  mailbox_->close();            // a Waker outliving the worker posts into the void
   io_uring_queue_exit(&ring_);  // waits for every operation: no kernel reference to our memory
   ring_ready_ = false;
   for (std::uint32_t i = 0; i < allocated_; ++i) {
@@ -190,6 +184,7 @@ void Worker::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
   stop_deadline_ = now_ + kStopGraceNs;
+  mailbox_->close();  // every connection is closing: no on_wake from now on
   for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
     if (!accept_armed_[i]) continue;
     io_uring_sqe* cancel = sqe();
@@ -214,7 +209,7 @@ void Worker::arm_accept(std::uint32_t listener) {
 void Worker::handle(const io_uring_cqe& cqe) {
   const OpTag op = OpTag::decode(cqe.user_data);
   if (op.op == Op::kAccept) return on_accept(op.index, cqe.res, cqe.flags);
-  if (op.op == Op::kWake) return begin_stop();
+  if (op.op == Op::kWake) return on_wake(cqe.res);
   if (op.op == Op::kCancel && op.index == 0xffffffffu) return;  // a listener's cancel
 
   const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
@@ -426,10 +421,40 @@ void Worker::on_connect(std::uint32_t index, bool stale, int result) {
            [&error](Handler& handler, SessionIo& io) { handler.on_upstream_failed(io, error); });
 }
 
+void Worker::arm_wake() {
+  io_uring_sqe* entry = sqe();
+  io_uring_prep_read(entry, mailbox_->fd(), &wake_value_, sizeof(wake_value_), 0);
+  io_uring_sqe_set_data64(entry, OpTag{Op::kWake, 0, 0, 0, 0}.encode());
+  wake_armed_ = true;
+}
+
+void Worker::on_wake(int result) {
+  wake_armed_ = false;
+  if (result < 0 && result != -EINTR && result != -EAGAIN) {
+    spdlog::warn("relay worker {}: wake read: {}", index_,
+                 std::error_code(-result, std::system_category()).message());
+  }
+  const bool stop = mailbox_->take(mail_);
+  if (stop) begin_stop();
+  for (const WakeMailbox::Mail& mail : mail_) {
+    if (mail.slot >= allocated_) continue;
+    const Connection* c = slot(mail.slot);
+    // The generation changes when the slot is released (after on_close): a post for a gone
+    // connection never reaches the handler that took its slot.
+    if (!c->in_use || c->generation != mail.generation) continue;
+    const std::uint64_t token = mail.token;
+    dispatch(mail.slot, [token](Handler& handler, SessionIo& io) { handler.on_wake(io, token); });
+    maybe_release(mail.slot);
+  }
+  // After an error the next tick re-arms, so a failing read cannot spin the loop.
+  if (!stopping_ && result >= 0) arm_wake();
+}
+
 void Worker::on_tick() {
   for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
     if (!accept_armed_[i] && !stopping_) arm_accept(i);
   }
+  if (!wake_armed_ && !stopping_) arm_wake();
   const std::int64_t idle = to_ns(config_.timeouts.idle);
   for (std::uint32_t i = 0; i < allocated_; ++i) {
     Connection& c = *slot(i);

@@ -20,6 +20,7 @@
 #include "agent/relay/relay.h"
 #include "agent/relay/send_queue.h"
 #include "agent/relay/user_data.h"
+#include "agent/relay/waker.h"
 
 namespace wb::relay {
 
@@ -54,6 +55,8 @@ class Worker {
   void on_recv(std::uint32_t index, Side side, bool stale, int result, unsigned flags);
   void on_send(std::uint32_t index, Side side, bool stale, int result);
   void on_connect(std::uint32_t index, bool stale, int result);
+  void arm_wake();
+  void on_wake(int result);
   void on_tick();
   void begin_stop();
 
@@ -85,8 +88,10 @@ class Worker {
   bool ring_ready_ = false;
   BufferRing buffers_;
   ChunkPool pool_;
-  UniqueFd wake_fd_;
-  std::uint64_t wake_value_ = 0;
+  std::shared_ptr<WakeMailbox> mailbox_;  // Wakers and the stop request (waker.h)
+  std::uint64_t wake_value_ = 0;          // target of the armed eventfd read
+  bool wake_armed_ = false;
+  std::vector<WakeMailbox::Mail> mail_;  // drained batch, reused
   __kernel_timespec connect_timeout_{};
   std::vector<bool> accept_armed_;
 
