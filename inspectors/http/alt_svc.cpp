@@ -12,11 +12,10 @@ bool is_quic_protocol(std::string_view entry) {
   return id == "h3" || id.substr(0, 3) == "h3-" || id.substr(0, 4) == "quic" || id == "h3Q";
 }
 
-}  // namespace
-
-std::string strip_h3(std::string_view value) {
-  std::string out;
-  // Split at commas outside quoted strings ("h2=\":443\"; ma=60, h3=\":443\"").
+// Calls fn(entry) for each entry of an Alt-Svc value: commas inside quoted strings do not split
+// ("h2=\":443\"; ma=60, h3=\":443\"").
+template <class Fn>
+void for_each_entry(std::string_view value, Fn&& fn) {
   bool quoted = false;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= value.size(); ++i) {
@@ -24,12 +23,27 @@ std::string strip_h3(std::string_view value) {
     if (i < value.size() && (value[i] != ',' || quoted)) continue;
     std::string_view entry = trim(value.substr(start, i - start));
     start = i + 1;
-    if (entry.empty() || is_quic_protocol(entry)) continue;
+    if (!entry.empty()) fn(entry);
+  }
+}
+
+}  // namespace
+
+std::string strip_h3(std::string_view value) {
+  if (trim(value) == "clear") return "clear";
+  std::string out;
+  for_each_entry(value, [&](std::string_view entry) {
+    if (is_quic_protocol(entry)) return;
     if (!out.empty()) out += ", ";
     out += entry;
-  }
-  if (trim(value) == "clear") return "clear";
+  });
   return out;
+}
+
+bool advertises_h3(std::string_view value) {
+  bool found = false;
+  for_each_entry(value, [&](std::string_view entry) { found = found || is_quic_protocol(entry); });
+  return found;
 }
 
 int rewrite_head_without_h3(std::string_view head, std::string& out) {
@@ -44,8 +58,8 @@ int rewrite_head_without_h3(std::string_view head, std::string& out) {
     pos = next;
     if (inspect::istarts_with(line, "alt-svc:")) {
       std::string_view value = trim(line.substr(8));
-      std::string kept = strip_h3(value);
-      if (kept != value) {
+      if (advertises_h3(value)) {
+        std::string kept = strip_h3(value);
         ++changed;
         if (!kept.empty()) out += "Alt-Svc: " + kept + "\r\n";
         continue;

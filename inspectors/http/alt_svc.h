@@ -10,6 +10,8 @@ namespace wb::http {
 
 // Alt-Svc value without its HTTP/3 entries ("" when nothing is left).
 std::string strip_h3(std::string_view value);
+// Whether an Alt-Svc value has an HTTP/3 entry (what strip_h3 would remove).
+bool advertises_h3(std::string_view value);
 
 // Rewrites an HTTP/1.x response head (raw bytes up to and including the empty line); returns
 // the number of Alt-Svc headers changed or removed. `out` receives the new head.

@@ -27,6 +27,17 @@ HttpInspector::HttpInspector(std::string label, InspectorOptions options)
       sides_{Side{HttpStream(Role::kRequest, options.limits)},
              Side{HttpStream(Role::kResponse, options.limits)}} {
   if (options_.alpn_h2) sides_[1].stream.use_h2();
+  if (options_.block_quic) {
+    h2_rewriter_ = H2HeaderRewriter::create();
+    if (!h2_rewriter_) {
+      spdlog::warn("{}: no HPACK state (out of memory): HTTP/2 Alt-Svc headers stay as they are",
+                   label_);
+    }
+  }
+}
+
+std::uint64_t HttpInspector::alt_svc_removed() const {
+  return alt_svc_removed_ + (h2_rewriter_ ? h2_rewriter_->alt_svc_changed() : 0);
 }
 
 Exchange* HttpInspector::request_exchange() {
@@ -119,6 +130,61 @@ void HttpInspector::on_step(std::size_t index, const Step& step) {
   }
 }
 
+void HttpInspector::forward(Side& side, const Step& step, inspect::Bytes used, bool was_holding,
+                            std::vector<std::uint8_t>& out) {
+  // What to forward: held bytes (heads, h2 frame headers) only once they are complete.
+  H2HeaderRewriter* rewriter = h2_rewriter_.get();
+  switch (step.kind) {
+    case Step::Kind::kHead: {
+      std::string rewritten;
+      int changed = rewrite_head_without_h3(side.stream.head_bytes(), rewritten);
+      if (changed) {
+        alt_svc_removed_ += static_cast<std::uint64_t>(changed);
+        append(out, inspect::as_bytes(rewritten));
+      } else {
+        append(out, side.stream.held());
+      }
+      return;
+    }
+    case Step::Kind::kH2FrameHeader: {
+      const FrameHeader& frame = side.stream.frame();
+      if (rewriter && rewriter->begin_frame(frame, side.stream.held(), out)) {
+        side.rewriting = frame.length > 0;
+        if (!side.rewriting) rewriter->end_frame(out);
+      } else if (frame.type == kH2AltSvcFrame) {
+        ++h2_altsvc_dropped_;
+        side.dropping = frame.length > 0;
+      } else {
+        append(out, side.stream.held());
+      }
+      return;
+    }
+    case Step::Kind::kH2Payload:
+      if (side.rewriting) {
+        rewriter->frame_payload(used, out);
+        if (side.stream.holding()) {  // the frame ended
+          side.rewriting = false;
+          rewriter->end_frame(out);
+        }
+        return;
+      }
+      if (!side.dropping) append(out, used);
+      if (side.stream.holding()) side.dropping = false;  // the frame ended
+      return;
+    case Step::Kind::kNeedMore:
+      if (!was_holding) append(out, used);  // held bytes go out once their unit is complete
+      return;
+    case Step::Kind::kError:
+      // Safe pass-through: whatever was held goes out unchanged, and so does the rest.
+      if (rewriter) rewriter->abort("the HTTP/2 stream stopped parsing", out);
+      append(out, was_holding ? side.stream.held() : used);
+      return;
+    default:
+      append(out, used);
+      return;
+  }
+}
+
 Verdict HttpInspector::process(Direction direction, std::span<const std::uint8_t> in,
                                std::vector<std::uint8_t>* out) {
   std::size_t index = static_cast<std::size_t>(direction);
@@ -130,46 +196,20 @@ Verdict HttpInspector::process(Direction direction, std::span<const std::uint8_t
     inspect::Bytes used = in.first(step.consumed);
     in = in.subspan(step.consumed);
     on_step(index, step);
-    if (!out) {
-      if (step.kind == Step::Kind::kNeedMore) break;
-      continue;
+    if (h2_rewriter_ && direction == Direction::kClientToServer) {
+      // The client's SETTINGS decide what our HPACK encoder and frames may use.
+      if (step.kind == Step::Kind::kH2FrameHeader) h2_rewriter_->client_frame(side.stream.frame());
+      if (step.kind == Step::Kind::kH2Payload) h2_rewriter_->client_payload(used);
     }
-    // What to forward: held bytes (heads, h2 frame headers) only once they are complete.
-    switch (step.kind) {
-      case Step::Kind::kHead: {
-        std::string rewritten;
-        int changed = rewrite_head_without_h3(side.stream.head_bytes(), rewritten);
-        if (changed) {
-          alt_svc_removed_ += static_cast<std::uint64_t>(changed);
-          append(*out, inspect::as_bytes(rewritten));
-        } else {
-          append(*out, side.stream.held());
-        }
-        break;
-      }
-      case Step::Kind::kH2FrameHeader:
-        if (side.stream.frame().type == kH2AltSvcFrame) {
-          ++h2_altsvc_dropped_;
-          side.dropping = side.stream.frame().length > 0;
-        } else {
-          append(*out, side.stream.held());
-        }
-        break;
-      case Step::Kind::kH2Payload:
-        if (!side.dropping) append(*out, used);
-        if (side.stream.holding()) side.dropping = false;  // the frame ended
-        break;
-      case Step::Kind::kNeedMore:
-        if (!holding) append(*out, used);  // held bytes go out once their unit is complete
-        break;
-      case Step::Kind::kError:
-        // Safe pass-through: whatever was held goes out unchanged, and so does the rest.
-        append(*out, holding ? side.stream.held() : used);
-        break;
-      default:
-        append(*out, used);
-        break;
+    if (out) forward(side, step, used, holding, *out);
+    if (h2_rewriter_ && !h2_rewriter_->error().empty() && !h2_error_logged_) {
+      h2_error_logged_ = true;
+      spdlog::warn("{}: HTTP/2 header block from the server not rewritten ({}): {}", label_,
+                   h2_rewriter_->denied() ? "closing the session" : "passing the rest unchanged",
+                   h2_rewriter_->error());
     }
+    if (h2_rewriter_ && h2_rewriter_->denied()) return Verdict::deny(*h2_rewriter_->denied());
+    if (!out && step.kind == Step::Kind::kNeedMore) break;
   }
   return Verdict::forward();
 }
@@ -200,8 +240,11 @@ void HttpInspector::on_close(Direction direction) {
 
 std::string HttpInspector::brief() const {
   if (h2()) {
-    return "h2 frames=" + std::to_string(sides_[0].h2_frames + sides_[1].h2_frames) +
-           " streams=" + std::to_string(std::max(sides_[0].h2_max_stream, sides_[1].h2_max_stream));
+    std::string line =
+        "h2 frames=" + std::to_string(sides_[0].h2_frames + sides_[1].h2_frames) +
+        " streams=" + std::to_string(std::max(sides_[0].h2_max_stream, sides_[1].h2_max_stream));
+    if (alt_svc_removed()) line += " alt-svc-removed=" + std::to_string(alt_svc_removed());
+    return line;
   }
   if (exchanges_.empty()) return "no exchange";
   const Exchange& last = exchanges_.back();
@@ -211,7 +254,7 @@ std::string HttpInspector::brief() const {
   if (!last.content_type.empty()) line += " " + last.content_type;
   line += " " + std::to_string(last.response_bytes) + "B";
   line += " exchanges=" + std::to_string(requests_);
-  if (alt_svc_removed_) line += " alt-svc-removed=" + std::to_string(alt_svc_removed_);
+  if (alt_svc_removed()) line += " alt-svc-removed=" + std::to_string(alt_svc_removed());
   return line;
 }
 
@@ -234,8 +277,16 @@ nlohmann::json HttpInspector::detail() const {
                          {"responses", responses_},
                          {"exchanges", list},
                          {"quic_block", options_.block_quic},
-                         {"alt_svc_removed", alt_svc_removed_},
+                         {"alt_svc_removed", alt_svc_removed()},
                          {"h2_altsvc_frames_dropped", h2_altsvc_dropped_}};
+  if (h2_rewriter_) {
+    json["h2_header_blocks"] = {{"rewritten", h2_rewriter_->blocks_rewritten()},
+                                {"errors", h2_rewriter_->errors()},
+                                {"error", std::string(h2_rewriter_->error())},
+                                {"passing_through", h2_rewriter_->passing_through()},
+                                {"encoder_table_size", h2_rewriter_->encoder_table_size()},
+                                {"max_frame_size", h2_rewriter_->max_frame_size()}};
+  }
   const char* names[] = {"client", "server"};
   for (std::size_t i = 0; i < sides_.size(); ++i) {
     nlohmann::json types = nlohmann::json::object();

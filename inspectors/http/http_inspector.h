@@ -1,15 +1,18 @@
 // The HTTP / HTTPS inspector: HTTP/1.x exchanges (request line, Host, status, content type and
 // length, chunked, keep-alive, pipelining) and HTTP/2 frame accounting. With QUIC blocking on it
-// rewrites server responses: Alt-Svc h3 advertisements are removed from HTTP/1.x heads and
-// HTTP/2 ALTSVC frames (type 0xa) are dropped, so clients stay on TCP/TLS that can be inspected.
+// rewrites server responses: Alt-Svc h3 advertisements are removed from HTTP/1.x heads and from
+// HTTP/2 header blocks (HPACK decoded and re-encoded, h2_header_rewriter.h), and HTTP/2 ALTSVC
+// frames (type 0xa) are dropped, so clients stay on TCP/TLS that can be inspected.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 
+#include "inspectors/http/h2_header_rewriter.h"
 #include "inspectors/http/http_stream.h"
 #include "inspectors/inspector.h"
 
@@ -50,7 +53,10 @@ class HttpInspector final : public inspect::Inspector {
   nlohmann::json detail() const override;
 
   const std::deque<Exchange>& exchanges() const { return exchanges_; }
-  std::uint64_t alt_svc_removed() const { return alt_svc_removed_; }
+  // Alt-Svc fields changed or removed (HTTP/1.x heads and HTTP/2 header blocks).
+  std::uint64_t alt_svc_removed() const;
+  // The HTTP/2 header block rewriter (block_quic only; null otherwise).
+  const H2HeaderRewriter* h2_rewriter() const { return h2_rewriter_.get(); }
   bool h2() const { return sides_[0].stream.h2() || sides_[1].stream.h2(); }
 
  private:
@@ -61,7 +67,8 @@ class HttpInspector final : public inspect::Inspector {
     std::uint64_t h2_frames = 0;
     std::map<int, std::uint64_t> h2_frame_types;
     std::uint32_t h2_max_stream = 0;
-    bool dropping = false;  // skipping the payload of a dropped h2 frame
+    bool dropping = false;   // skipping the payload of a dropped h2 frame
+    bool rewriting = false;  // the payload of an h2 frame goes to the header block rewriter
     bool closed = false;
     std::string error;
   };
@@ -69,6 +76,10 @@ class HttpInspector final : public inspect::Inspector {
   inspect::Verdict process(inspect::Direction direction, std::span<const std::uint8_t> in,
                            std::vector<std::uint8_t>* out);
   void on_step(std::size_t side_index, const Step& step);
+  // Server -> client under block_quic: what to forward for one step (rewritten heads, header
+  // blocks re-encoded, ALTSVC frames dropped).
+  void forward(Side& side, const Step& step, inspect::Bytes used, bool was_holding,
+               std::vector<std::uint8_t>& out);
   Exchange* request_exchange();
   Exchange* response_exchange();
 
@@ -81,6 +92,8 @@ class HttpInspector final : public inspect::Inspector {
   std::size_t answered_ = 0;  // index in exchanges_ of the next request awaiting a response
   std::uint64_t alt_svc_removed_ = 0;
   std::uint64_t h2_altsvc_dropped_ = 0;
+  std::unique_ptr<H2HeaderRewriter> h2_rewriter_;
+  bool h2_error_logged_ = false;
 };
 
 }  // namespace wb::http

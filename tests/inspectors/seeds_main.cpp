@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/inspectors/capture_streams.h"
+#include "tests/inspectors/h2_wire.h"
 #include "tests/inspectors/samples.h"
 
 namespace {
@@ -28,6 +29,43 @@ std::string folder_of(const std::string& protocol) {
   if (protocol == "sip" || protocol == "sips") return "sip";
   if (protocol == "turn" || protocol == "ms-turn") return "turn";
   return "http";
+}
+
+// HTTP/2 server streams whose header blocks carry Alt-Svc h3, HPACK-encoded by libnghttp2 with
+// its dynamic table, CONTINUATION, padding, priority, PUSH_PROMISE and a table size change.
+std::size_t write_h2_seeds(const fs::path& dir) {
+  using namespace wb::test::h2;
+  Encoder hpack;
+  Fields response = {{":status", "200"},
+                     {"content-type", "text/html"},
+                     {"alt-svc", "h3=\":443\"; ma=86400, h2=\":443\""},
+                     {"set-cookie", "id=1", true}};
+  Bytes stream = settings({});
+  auto add = [&](const Bytes& bytes) { stream.insert(stream.end(), bytes.begin(), bytes.end()); };
+  add(settings_ack());
+  add(header_frames(1, hpack.block(response), {}));
+  add(data(1, "hello", true));
+  HeaderFrames split;
+  split.fragment = 8;
+  split.pad = 4;
+  split.priority = true;
+  add(header_frames(3, hpack.block(response), split));
+  HeaderFrames promise;
+  promise.type = 0x5;
+  promise.promised = 2;
+  add(header_frames(3, hpack.block({{":method", "GET"}, {":path", "/a"}}), promise));
+  hpack.change_table_size(256);
+  add(header_frames(5, hpack.block({{":status", "204"}, {"alt-svc", "h3-29=\":443\""}}), {}));
+  std::size_t count = 0;
+  // options: bit 0 ALPN h2, bit 1 client preface first, bits 2-3 its table size (256 = 2).
+  for (std::uint8_t options : {1, 3, 3 | (2 << 2)}) {
+    for (std::uint8_t chunk : {0, 5, 64}) {
+      write_seed(dir, "h2-hpack-" + std::to_string(options) + "-" + std::to_string(chunk), chunk,
+                 static_cast<std::uint8_t>(1 | (options << 1)), stream);
+      ++count;
+    }
+  }
+  return count;
 }
 
 }  // namespace
@@ -54,6 +92,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  count += write_h2_seeds(out / "http");
   if (argc > 2 && fs::exists(argv[2])) {
     fs::path testdata = argv[2];
     for (const char* capture : {"suricata-verify/sip-tcp-pattern-matching_sip.pcap",
