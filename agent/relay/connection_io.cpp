@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "agent/relay/listener.h"
@@ -68,7 +70,18 @@ Status ConnectionIo::connect_upstream() {
   if (c.closing || c.close_requested) return make_error(std::errc::not_connected, "closing");
   if (c.fd[1] >= 0) return make_error(std::errc::connection_already_in_progress, "upstream");
   WB_TRY_ASSIGN(UpstreamPlan plan, worker_.config_.upstream(c.info));
-  WB_TRY_ASSIGN(UniqueFd fd, open_upstream_socket(plan.destination, plan.source, plan.transparent));
+  auto opened = open_upstream_socket(plan.destination, plan.source, plan.transparent);
+  if (!opened.ok() && opened.error().code == std::errc::address_in_use && !plan.source.empty() &&
+      plan.source.port() != 0) {
+    // The client's port is still held by one of our sockets (an earlier upstream of a client
+    // that reuses its source port, still in TIME_WAIT or FIN_WAIT): the session must not fail
+    // for it; the server sees the client's address with a port the kernel picks.
+    spdlog::debug("relay: upstream bind {} in use, connecting from a kernel-chosen port",
+                  plan.source.to_string());
+    worker_.counters_.upstream_port_fallback.fetch_add(1, std::memory_order_relaxed);
+    opened = open_upstream_socket(plan.destination, plan.source.with_port(0), plan.transparent);
+  }
+  WB_TRY_ASSIGN(UniqueFd fd, std::move(opened));
   c.upstream_destination = plan.destination;
   c.fd[1] = fd.release();
   c.connecting = true;
@@ -92,7 +105,9 @@ Status ConnectionIo::connect_upstream() {
 Status ConnectionIo::reconnect_upstream() {
   Connection& c = *worker_.slot(index_);
   if (c.closing || c.close_requested) return make_error(std::errc::not_connected, "closing");
-  if (c.fd[1] >= 0) worker_.drop_fd(index_, Side::kServer, /*reset=*/true);
+  // Closed synchronously (reset, in-flight operations cancelled and reaped first) so that the
+  // fresh upstream can bind the same client address and port again.
+  if (c.fd[1] >= 0) worker_.drop_fd(index_, Side::kServer, /*reset=*/true, /*now=*/true);
   // Completions of the old upstream carry the old epoch and are ignored from now on.
   c.epoch = static_cast<std::uint8_t>((c.epoch + 1) & 0x7f);
   worker_.counters_.queued.fetch_sub(c.queue[1].size(), std::memory_order_relaxed);

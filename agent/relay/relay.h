@@ -81,6 +81,7 @@ struct RelayStats {
   std::uint64_t overflow_tunnelled = 0;  // OverflowAction::kTunnel
   std::uint64_t closed = 0;
   std::uint64_t upstream_failed = 0;
+  std::uint64_t upstream_port_fallback = 0;  // the client's port was in use: kernel-chosen port
   std::uint64_t bytes_from_client = 0;
   std::uint64_t bytes_from_server = 0;
   std::uint64_t active = 0;            // now: connections held

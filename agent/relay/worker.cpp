@@ -84,6 +84,7 @@ void Worker::add_stats(RelayStats& stats) const {
   stats.overflow_tunnelled += get(counters_.overflow_tunnelled);
   stats.closed += get(counters_.closed);
   stats.upstream_failed += get(counters_.upstream_failed);
+  stats.upstream_port_fallback += get(counters_.upstream_port_fallback);
   stats.bytes_from_client += get(counters_.from_client);
   stats.bytes_from_server += get(counters_.from_server);
   stats.active += get(counters_.active);
@@ -269,9 +270,12 @@ void Worker::admit(int fd) {
     return refuse(fd);
   }
   Connection& c = *slot(*index);
-  c.entry = table_.open(*peer, *local);
+  session::Refusal why = session::Refusal::kNone;
+  c.entry = table_.open(*peer, *local, &why);
   c.info = ConnectionInfo{c.entry != nullptr ? c.entry->id() : 0, *peer, *local, index_};
   if (c.entry == nullptr) {
+    // Either limit (the whole table, or this client's share of it) is handled the same way;
+    // the table counted which one it was.
     if (config_.overflow == OverflowAction::kReset) {
       counters_.refused.fetch_add(1, std::memory_order_relaxed);
       c.in_use = false;
@@ -279,7 +283,8 @@ void Worker::admit(int fd) {
       return refuse(fd);
     }
     counters_.overflow_tunnelled.fetch_add(1, std::memory_order_relaxed);
-    c.handler = std::make_unique<PlainRelayHandler>("session limit");
+    c.handler = std::make_unique<PlainRelayHandler>(
+        why == session::Refusal::kClientLimit ? "client session limit" : "session limit");
   } else {
     c.handler = factory_ ? factory_(c.info) : nullptr;
     if (!c.handler) {

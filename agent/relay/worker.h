@@ -73,7 +73,9 @@ class Worker {
   void check_done(std::uint32_t index);
   void begin_close(std::uint32_t index, CloseMode mode, std::string_view reason);
   void finish_draining(std::uint32_t index);
-  void drop_fd(std::uint32_t index, Side side, bool reset);
+  // `now`: the socket is released before this returns (in-flight operations on it are cancelled
+  // and reaped first, so that no kernel reference keeps its port bound).
+  void drop_fd(std::uint32_t index, Side side, bool reset, bool now = false);
   void maybe_release(std::uint32_t index);
   void set_state(Connection& connection, session::State state);
   std::int64_t now() const { return now_; }
@@ -109,8 +111,8 @@ class Worker {
   // Statistics, written by the worker thread only, read by anyone.
   struct Counters {
     std::atomic<std::uint64_t> accepted{0}, refused{0}, overflow_tunnelled{0}, closed{0},
-        upstream_failed{0}, from_client{0}, from_server{0}, active{0}, queued{0}, max_queued{0},
-        buffer_exhausted{0};
+        upstream_failed{0}, upstream_port_fallback{0}, from_client{0}, from_server{0}, active{0},
+        queued{0}, max_queued{0}, buffer_exhausted{0};
   } counters_;
 };
 

@@ -182,7 +182,7 @@ void Worker::finish_draining(std::uint32_t index) {
   drop_fd(index, Side::kServer, /*reset=*/false);
 }
 
-void Worker::drop_fd(std::uint32_t index, Side side, bool reset) {
+void Worker::drop_fd(std::uint32_t index, Side side, bool reset, bool now) {
   Connection& c = *slot(index);
   const int fd = c.fd[idx(side)];
   if (fd < 0) return;
@@ -195,6 +195,9 @@ void Worker::drop_fd(std::uint32_t index, Side side, bool reset) {
   io_uring_sqe_set_data64(entry, tag(Op::kCancel, index, side).encode());
   ++c.pending;
   submit_now();
+  // With deferred task running the cancelled requests (and their file references) are freed
+  // only when the task work runs: run it now. Their completions stay queued for the loop.
+  if (now) io_uring_get_events(&ring_);
   ::close(fd);
   c.fd[idx(side)] = -1;
 }

@@ -63,20 +63,37 @@ void SessionEntry::add_from_server(std::uint64_t bytes, Clock::time_point now) {
   last_activity_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
 }
 
-SessionTable::SessionTable(std::size_t max_sessions) : max_sessions_(max_sessions) {}
+SessionTable::SessionTable(std::size_t max_sessions, std::size_t max_per_client)
+    : max_sessions_(max_sessions), max_per_client_(max_per_client) {}
 
-SessionEntry* SessionTable::open(const Endpoint& client, const Endpoint& server) {
+SessionEntry* SessionTable::open(const Endpoint& client, const Endpoint& server, Refusal* why) {
+  if (why != nullptr) *why = Refusal::kNone;
+  std::string address = client.address_string();
   std::lock_guard lock(mutex_);
   if (entries_.size() >= max_sessions_) {
     refused_.fetch_add(1, std::memory_order_relaxed);
+    if (why != nullptr) *why = Refusal::kTableFull;
     return nullptr;
   }
+  std::size_t& from_client = per_client_[address];
+  if (max_per_client_ != 0 && from_client >= max_per_client_) {
+    refused_per_client_.fetch_add(1, std::memory_order_relaxed);
+    if (why != nullptr) *why = Refusal::kClientLimit;
+    return nullptr;  // from_client > 0 here: the map entry already existed
+  }
+  ++from_client;
   const std::uint64_t id = next_id_++;
   auto entry = std::make_unique<SessionEntry>(id, client, server);
   SessionEntry* raw = entry.get();
   entries_.emplace(id, std::move(entry));
   opened_.fetch_add(1, std::memory_order_relaxed);
   return raw;
+}
+
+std::size_t SessionTable::active_from(const Endpoint& client) const {
+  std::lock_guard lock(mutex_);
+  const auto found = per_client_.find(client.address_string());
+  return found == per_client_.end() ? 0 : found->second;
 }
 
 void SessionTable::close(SessionEntry* entry, std::string_view reason) {
@@ -91,6 +108,8 @@ void SessionTable::close(SessionEntry* entry, std::string_view reason) {
     record = record_locked(*entry);
     owned = std::move(found->second);
     entries_.erase(found);
+    const auto client = per_client_.find(owned->client_.address_string());
+    if (client != per_client_.end() && --client->second == 0) per_client_.erase(client);
   }
   // Logged outside the lock: a slow log sink must not stall other workers' table updates.
   spdlog::info("{}", end_line(record, std::chrono::steady_clock::now() - owned->start_steady_));

@@ -1,6 +1,8 @@
 // The table of live sessions, shared by every relay worker (writers) and the control socket
 // (readers: `wirebump sessions`, `wirebump status`). Bounded: open() refuses beyond max_sessions
-// and counts the refusal. Closing a session writes the one log line per session end.
+// in all, and beyond max_per_client sessions from one client address (so that one client cannot
+// take every slot), and counts each kind of refusal. Closing a session writes the one log line per
+// session end.
 //
 // Concurrency: the hot counters (bytes, last activity) are relaxed atomics in the entry that the
 // owning worker bumps without a lock; everything else (insert, erase, labels, snapshot) takes the
@@ -88,14 +90,19 @@ class SessionEntry {
   nlohmann::json detail_;
 };
 
+// Why open() returned nullptr.
+enum class Refusal : std::uint8_t { kNone, kTableFull, kClientLimit };
+
 class SessionTable {
  public:
-  explicit SessionTable(std::size_t max_sessions);
+  // max_per_client 0: no per-client limit.
+  explicit SessionTable(std::size_t max_sessions, std::size_t max_per_client = 0);
   SessionTable(const SessionTable&) = delete;
   SessionTable& operator=(const SessionTable&) = delete;
 
-  // Registers a new session, or nullptr when max_sessions are open (counted in refused()).
-  SessionEntry* open(const Endpoint& client, const Endpoint& server);
+  // Registers a new session, or nullptr when max_sessions are open (counted in refused()) or
+  // max_per_client sessions from client's address are (counted in refused_per_client()).
+  SessionEntry* open(const Endpoint& client, const Endpoint& server, Refusal* why = nullptr);
   // Logs the end line (client, server, PROTOCOL, verdict, bytes, duration, reason) and removes
   // the entry; `entry` is invalid afterwards. An empty `reason` keeps the one set before.
   void close(SessionEntry* entry, std::string_view reason);
@@ -112,8 +119,14 @@ class SessionTable {
 
   std::size_t active() const;
   std::size_t max_sessions() const { return max_sessions_; }
+  std::size_t max_per_client() const { return max_per_client_; }
+  // Open sessions from client's address (any port).
+  std::size_t active_from(const Endpoint& client) const;
   std::uint64_t opened() const { return opened_.load(std::memory_order_relaxed); }
   std::uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
+  std::uint64_t refused_per_client() const {
+    return refused_per_client_.load(std::memory_order_relaxed);
+  }
   // A connection the relay turned away (or tunnelled untracked) for a reason of its own.
   void count_refused() { refused_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -121,11 +134,15 @@ class SessionTable {
   SessionRecord record_locked(const SessionEntry& entry) const;
 
   const std::size_t max_sessions_;
+  const std::size_t max_per_client_;
   mutable std::mutex mutex_;
   std::unordered_map<std::uint64_t, std::unique_ptr<SessionEntry>> entries_;
+  // Open sessions per client address ("192.0.2.1"); only addresses with at least one.
+  std::unordered_map<std::string, std::size_t> per_client_;
   std::uint64_t next_id_ = 1;
   std::atomic<std::uint64_t> opened_{0};
   std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> refused_per_client_{0};
 };
 
 // The end-of-session log line, e.g. `session 7 end: 192.0.2.1:40000 -> 192.0.2.2:443 HTTPS

@@ -24,8 +24,8 @@ class RelayTest : public ::testing::Test {
   void start_relay(const session::Endpoint& upstream,
                    std::function<void(relay::RelayConfig&)> tweak = {},
                    relay::HandlerFactory factory = relay::plain_relay_factory(),
-                   std::size_t max_sessions = 10'000) {
-    table_ = std::make_unique<session::SessionTable>(max_sessions);
+                   std::size_t max_sessions = 10'000, std::size_t max_per_client = 0) {
+    table_ = std::make_unique<session::SessionTable>(max_sessions, max_per_client);
     relay::RelayConfig config;
     config.listen = {session::Endpoint::loopback_v4(0)};
     config.transparent_listener = false;

@@ -288,6 +288,40 @@ TEST_F(RelayTest, SessionLimitRefusesAndCounts) {
   ASSERT_TRUE(eventually([&] { return server.accepted() == 3; }, 5s));
 }
 
+// A connection to the relay from another loopback address (127.0.0.0/8 is all local).
+UniqueFd connect_from(const char* source, const session::Endpoint& to) {
+  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const auto from = session::Endpoint::parse(std::string(source) + ":0").value();
+  if (bind(fd.get(), from.sockaddr_ptr(), from.length()) != 0) return {};
+  if (connect(fd.get(), to.sockaddr_ptr(), to.length()) != 0) return {};
+  return fd;
+}
+
+TEST_F(RelayTest, PerClientLimitRefusesOnlyThatClientAndCountsApart) {
+  TestServer server([](int fd) { wait_closed(fd); });
+  start_relay(server.address(), {}, relay::plain_relay_factory(), /*max_sessions=*/100,
+              /*max_per_client=*/2);
+  UniqueFd a = connect_from("127.0.0.1", relay_address());
+  UniqueFd b = connect_from("127.0.0.1", relay_address());
+  ASSERT_TRUE(eventually([&] { return server.accepted() == 2; }, 5s));
+  UniqueFd c = connect_from("127.0.0.1", relay_address());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(wait_closed(c.get()), -ECONNRESET);
+  EXPECT_EQ(table_->refused_per_client(), 1u);
+  EXPECT_EQ(table_->refused(), 0u);
+  EXPECT_EQ(relay_->stats().refused, 1u);
+  // Another client address still gets its own two.
+  UniqueFd d = connect_from("127.0.0.2", relay_address());
+  UniqueFd e = connect_from("127.0.0.2", relay_address());
+  ASSERT_TRUE(eventually([&] { return server.accepted() == 4; }, 5s));
+  EXPECT_EQ(table_->active(), 4u);
+  a.reset();  // the first client's place frees up
+  ASSERT_TRUE(eventually([&] { return table_->active() == 3; }, 5s));
+  UniqueFd f = connect_from("127.0.0.1", relay_address());
+  ASSERT_TRUE(eventually([&] { return server.accepted() == 5; }, 5s));
+  EXPECT_EQ(table_->refused_per_client(), 1u);
+}
+
 TEST_F(RelayTest, SessionLimitCanTunnelInsteadOfRefusing) {
   TestServer server([](int fd) {  // echo
     std::uint8_t buffer[256];

@@ -35,6 +35,54 @@ TEST(SessionTable, RefusesBeyondMaxAndCountsRefusals) {
   EXPECT_EQ(table.opened(), 3u);
 }
 
+TEST(SessionTable, RefusesBeyondThePerClientLimitAndCountsItApart) {
+  SessionTable table(10, 2);
+  Refusal why = Refusal::kTableFull;
+  auto* a = table.open(ep("192.0.2.1:40000"), ep("192.0.2.2:443"), &why);
+  EXPECT_EQ(why, Refusal::kNone);
+  auto* b = table.open(ep("192.0.2.1:40001"), ep("192.0.2.2:80"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  // A third from the same address (any port, any server) is refused...
+  EXPECT_EQ(table.open(ep("192.0.2.1:40002"), ep("192.0.2.3:443"), &why), nullptr);
+  EXPECT_EQ(why, Refusal::kClientLimit);
+  EXPECT_EQ(table.refused_per_client(), 1u);
+  EXPECT_EQ(table.refused(), 0u);  // counted apart from the table-full refusals
+  // ...other clients are not, in either family.
+  auto* other = table.open(ep("192.0.2.9:40000"), ep("192.0.2.2:443"));
+  auto* v6 = table.open(ep("[2001:db8::1]:40000"), ep("[2001:db8::2]:443"));
+  auto* v6b = table.open(ep("[2001:db8::1]:40001"), ep("[2001:db8::2]:443"));
+  ASSERT_NE(other, nullptr);
+  ASSERT_NE(v6, nullptr);
+  ASSERT_NE(v6b, nullptr);
+  EXPECT_EQ(table.open(ep("[2001:db8::1]:40002"), ep("[2001:db8::2]:443")), nullptr);
+  EXPECT_EQ(table.refused_per_client(), 2u);
+  EXPECT_EQ(table.active_from(ep("192.0.2.1:1")), 2u);
+  EXPECT_EQ(table.active_from(ep("[2001:db8::1]:1")), 2u);
+  EXPECT_EQ(table.active_from(ep("192.0.2.77:1")), 0u);
+  // Closing one frees a place for that client only.
+  table.close(a, "client closed");
+  EXPECT_EQ(table.active_from(ep("192.0.2.1:1")), 1u);
+  auto* c = table.open(ep("192.0.2.1:40003"), ep("192.0.2.2:443"));
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(table.open(ep("192.0.2.1:40004"), ep("192.0.2.2:443")), nullptr);
+  EXPECT_EQ(table.refused_per_client(), 3u);
+  table.close(b, "");
+  table.close(c, "");
+  EXPECT_EQ(table.active_from(ep("192.0.2.1:1")), 0u);
+}
+
+TEST(SessionTable, TableFullWinsOverThePerClientLimitAndZeroMeansNoLimit) {
+  SessionTable table(2, 0);
+  Refusal why = Refusal::kNone;
+  ASSERT_NE(table.open(ep("192.0.2.1:1"), ep("192.0.2.2:443")), nullptr);
+  ASSERT_NE(table.open(ep("192.0.2.1:2"), ep("192.0.2.2:443")), nullptr);
+  EXPECT_EQ(table.open(ep("192.0.2.1:3"), ep("192.0.2.2:443"), &why), nullptr);
+  EXPECT_EQ(why, Refusal::kTableFull);
+  EXPECT_EQ(table.refused(), 1u);
+  EXPECT_EQ(table.refused_per_client(), 0u);
+}
+
 TEST(SessionTable, SnapshotCopiesFieldsAndFiltersByProtocol) {
   SessionTable table(10);
   auto* https = table.open(ep("192.0.2.1:40000"), ep("192.0.2.2:443"));
