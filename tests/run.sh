@@ -81,6 +81,13 @@ configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== tests: release build"
 run_ctest build -j "$jobs" -LE 'e2e|fuzz'
 run_ctest build -L e2e
+# The side-by-side benchmark against sslsplit, Squid and mitmproxy in its quick mode (< 2 min):
+# proves the script, the peers and every configuration's interception check keep working (its
+# figures are not judged here; the full run is by hand, see docs/benchmarks/compare.md).
+if [[ -z $label && -z $regex ]]; then
+  echo "== bench: tests/bench/compare.sh --quick (release build)"
+  if tests/bench/compare.sh --quick --build build; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+fi
 
 # Sanitizers: every parser, engine and handler test (unit, bpf) under ASan+UBSan, leaks too.
 # (e2e tests run against the release build above: they exercise the system, and a second pass

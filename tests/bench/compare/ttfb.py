@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Open-loop time to first byte over fresh HTTPS connections (tests/bench/compare.sh).
+
+Starts one new connection every 1/RATE seconds for SECONDS, whatever the earlier ones are doing
+(open loop: a slow middlebox cannot slow the arrivals down and hide its queueing). Each
+connection: TCP connect, a full TLS handshake (no session reuse: a fresh session every time, the
+certificate verified against CAFILE for NAME), `GET PATH` with `Connection: close`; the time
+from the start of the TCP connect to the first response byte is one sample.
+
+Prints one JSON object: samples (ms, sorted), errors, and the client's own CPU time over the wall
+time, to show the client was not the bottleneck.
+"""
+import argparse
+import asyncio
+import json
+import resource
+import ssl
+import sys
+import time
+
+
+async def one(args, ctx, samples, errors):
+    t0 = time.perf_counter()
+    writer = None
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(args.addr, args.port, ssl=ctx, server_hostname=args.name),
+            timeout=args.timeout)
+        writer.write(f"GET {args.path} HTTP/1.1\r\nHost: {args.name}\r\nConnection: close\r\n\r\n".encode())
+        first = await asyncio.wait_for(reader.read(1), timeout=args.timeout)
+        if not first:
+            raise ConnectionError("closed before the first byte")
+        samples.append((time.perf_counter() - t0) * 1000.0)
+        await asyncio.wait_for(reader.read(), timeout=args.timeout)
+    except (OSError, asyncio.TimeoutError, ssl.SSLError, ConnectionError) as e:
+        errors.append(type(e).__name__ + ": " + str(e)[:80])
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def main(args):
+    ctx = ssl.create_default_context(cafile=args.cafile)
+    # A session cache would let later handshakes resume; every connection must be a full one.
+    ctx.options |= ssl.OP_NO_TICKET
+    samples, errors, tasks = [], [], []
+    n = int(args.rate * args.seconds)
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    for i in range(n):
+        delay = start + i / args.rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(args, ctx, samples, errors)))
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - start
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    late = max(0.0, time.perf_counter() - start - args.seconds)
+    print(json.dumps({"samples": sorted(samples), "errors": len(errors), "error_kinds": sorted(set(errors))[:3],
+                      "client_cpu_share": round(cpu / wall, 3), "offered": n, "drain_s": round(late, 2)}))
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--addr", required=True)
+    p.add_argument("--port", type=int, default=443)
+    p.add_argument("--name", default="www.example.test")
+    p.add_argument("--path", default="/index.html")
+    p.add_argument("--cafile", required=True)
+    p.add_argument("--rate", type=float, required=True, help="new connections per second (0.1..1000)")
+    p.add_argument("--seconds", type=float, required=True, help="0.1..600")
+    p.add_argument("--timeout", type=float, default=10.0)
+    a = p.parse_args()
+    if not (0.1 <= a.rate <= 1000 and 0.1 <= a.seconds <= 600):
+        sys.exit("ttfb.py: rate 0.1..1000, seconds 0.1..600")
+    asyncio.run(main(a))
