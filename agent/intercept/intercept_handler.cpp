@@ -229,7 +229,7 @@ void InterceptHandler::start_upstream_tls(SessionIo& io) {
   up_ = std::move(*up);
   UpstreamParams params{hello_.sni, hello_.alpn, dst_.address.to_string()};
   if (auto st = configure_upstream(*up_, params); !st) {
-    upstream_failed(io, st.error().message(), std::nullopt);
+    upstream_failed(io, "upstream setup: " + st.error().message(), std::nullopt);
     return;
   }
   // The client is paused, so nothing from it disarms this: it bounds connect + handshake.
@@ -266,6 +266,10 @@ void InterceptHandler::upstream_failed(SessionIo& io, std::string reason,
     return;
   }
   if (learn) svc_.policy().learn_failure(hello_.sni, dst_, *learn, reason, wall_now());
+  // What the session records: "client certificate requested", "upstream handshake failed:
+  // alert handshake_failure received", "forge: ...".
+  if (learn == policy::LearnReason::kUpstreamHandshakeFailed)
+    reason = "upstream handshake failed: " + reason;
   svc_.counters().tunnelled_on_error.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("TUNNEL on error: {} -> {} sni={}: {}", info_.client.to_string(), dst_.to_string(),
                hello_.sni.empty() ? "-" : hello_.sni, reason);
@@ -319,12 +323,12 @@ void InterceptHandler::start_client_leg(SessionIo& io) {
   }
   auto down = TlsEndpoint::create(svc_.client_leg_ctx(), Role::kServer);
   if (!down) {
-    upstream_failed(io, down.error().message(), std::nullopt);
+    upstream_failed(io, "client leg setup: " + down.error().message(), std::nullopt);
     return;
   }
   down_ = std::move(*down);
   if (auto st = configure_client_leg(*down_, params); !st) {
-    upstream_failed(io, st.error().message(), std::nullopt);
+    upstream_failed(io, "client leg setup: " + st.error().message(), std::nullopt);
     return;
   }
   phase_ = Phase::kClientHandshake;
@@ -490,10 +494,17 @@ void InterceptHandler::on_eof(SessionIo& io, Side from) {
       decide_plaintext(io, peek::classify_client(first_));
       if (phase_ == Phase::kRaw) on_eof(io, from);
       return;
-    case Phase::kRaw:
+    case Phase::kRaw: {
       if (inspector_) inspector_->on_close(direction(from));
       io.shutdown_write(relay::other(from));
+      raw_eof_[static_cast<int>(from)] = true;
+      if (!first_raw_eof_) first_raw_eof_ = from;
+      // Both ends finished: close now, with the reason this session was relayed (the relay's
+      // own end-of-relay close would say only "client closed").
+      if (raw_eof_[0] && raw_eof_[1])
+        fail(io, CloseMode::kGraceful, std::string(relay::label(*first_raw_eof_)) + " closed");
       return;
+    }
     case Phase::kUpstreamHandshake:
       if (from == Side::kServer) {
         up_->feed_eof();
@@ -539,14 +550,13 @@ void InterceptHandler::on_eof(SessionIo& io, Side from) {
 }
 
 void InterceptHandler::on_error(SessionIo& io, Side side, const Error& error) {
-  phase_ = Phase::kDone;
-  relay::Handler::on_error(io, side, error);
+  // A reset on one leg becomes a reset on the other, as if there were no bridge.
+  fail(io, CloseMode::kReset, std::string(relay::label(side)) + " error: " + error.message());
 }
 
 void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
   if (kind == relay::TimeoutKind::kIdle) {
-    phase_ = Phase::kDone;
-    relay::Handler::on_timeout(io, kind);
+    fail(io, CloseMode::kReset, std::string(relay::label(kind)));
     return;
   }
   switch (phase_) {
@@ -562,8 +572,7 @@ void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
       return;
     }
     case Phase::kUpstreamHandshake:
-      upstream_failed(io, "upstream handshake timeout",
-                      policy::LearnReason::kUpstreamHandshakeFailed);
+      upstream_failed(io, "timeout", policy::LearnReason::kUpstreamHandshakeFailed);
       return;
     case Phase::kClientHandshake:
       fail(io, CloseMode::kGraceful, "client handshake timeout");
@@ -646,11 +655,17 @@ void InterceptHandler::record(SessionIo& io, Protocol label, Verdict verdict,
                               const std::string& reason) {
   io.set_protocol(label);
   io.set_verdict(verdict, reason);
+  verdict_reason_ = reason;
 }
 
-void InterceptHandler::fail(SessionIo& io, CloseMode mode, const std::string& reason) {
+std::string InterceptHandler::close_reason(const std::string& how) const {
+  if (verdict_reason_.empty() || how == verdict_reason_) return how;
+  return verdict_reason_ + "; " + how;
+}
+
+void InterceptHandler::fail(SessionIo& io, CloseMode mode, const std::string& how) {
   phase_ = Phase::kDone;
-  io.close(mode, reason);
+  io.close(mode, close_reason(how));
 }
 
 }  // namespace wb::intercept

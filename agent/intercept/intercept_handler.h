@@ -100,7 +100,11 @@ class InterceptHandler final : public relay::Handler {
                                                        std::span<const std::uint8_t> in);
   void record(relay::SessionIo& io, session::Protocol label, session::Verdict verdict,
               const std::string& reason);
-  void fail(relay::SessionIo& io, relay::CloseMode mode, const std::string& reason);
+  // Every close goes through here: the close reason is what the session table keeps and the
+  // end-of-session line logs, so it carries the verdict's reason (why tunnelled, why denied)
+  // followed by how the connection ended ("tunnel on error: ...; client closed").
+  void fail(relay::SessionIo& io, relay::CloseMode mode, const std::string& how);
+  std::string close_reason(const std::string& how) const;
 
   InterceptService& svc_;
   relay::ConnectionInfo info_;
@@ -121,6 +125,10 @@ class InterceptHandler final : public relay::Handler {
   bool server_first_expired_ = false;
   bool client_closed_ = false;  // client's TLS/TCP end reached (decrypted mode)
   bool server_closed_ = false;
+  // Raw relay: FIN seen from each side, and which came first (for the close reason).
+  bool raw_eof_[2] = {false, false};
+  std::optional<relay::Side> first_raw_eof_;
+  std::string verdict_reason_;  // the last reason given to the session table
 
   std::unique_ptr<inspect::Inspector> inspector_;
   std::string last_brief_;

@@ -8,8 +8,11 @@ namespace {
 
 constexpr std::string_view kDetectNames[kDetectCount] = {"https", "sips", "sip", "ms-turn"};
 
+// "policy tunnel: rule 3 (sni=*.bank.example)": what a session relayed or refused by an
+// operator's rule records, and the end-of-session line logs.
 std::string rule_reason(const Rule& rule) {
-  return "rule " + std::to_string(rule.id) + " (" + rule.match.describe() + ")";
+  return "policy " + std::string(to_string(rule.action)) + ": rule " + std::to_string(rule.id) +
+         " (" + rule.match.describe() + ")";
 }
 
 std::string detection_off(Detect d) {

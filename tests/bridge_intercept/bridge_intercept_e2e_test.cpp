@@ -17,7 +17,9 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "tests/agent/agent_fixture.h"
 #include "tests/intercept/test_pki.h"
@@ -183,6 +185,23 @@ class BridgeIntercept : public ::testing::Test {
     return hit;
   }
   std::string agent_log() { return f().agent() ? f().agent()->log() : ""; }
+  // The end-of-session log lines of sessions to `sni` (waits up to 10 s for `count` of them).
+  std::vector<std::string> end_lines(const std::string& sni, std::size_t count = 1) {
+    std::vector<std::string> lines;
+    eventually(
+        [&] {
+          lines.clear();
+          std::istringstream log(agent_log());
+          for (std::string line; std::getline(log, line);) {
+            if (contains(line, " end: ") && contains(line, " sni=" + sni + " ")) {
+              lines.push_back(line);
+            }
+          }
+          return lines.size() >= count;
+        },
+        10s);
+    return lines;
+  }
 };
 
 TEST_F(BridgeIntercept, HttpsToNginxIsInterceptedWithTheIssuersChain) {
@@ -245,6 +264,13 @@ TEST_F(BridgeIntercept, ClientCertificateServerWorksTunnelledWithReason) {
   EXPECT_EQ(t.value("reason", ""), "client_certificate_requested") << t.dump();
   EXPECT_EQ(t.value("destination", ""), "192.0.2.3:443");
   EXPECT_TRUE(contains(agent_log(), "client certificate requested")) << agent_log();
+  // The session's end line says why it was tunnelled, then how it ended.
+  auto ends = end_lines("client.example.test");
+  ASSERT_EQ(ends.size(), 1u) << agent_log();
+  EXPECT_TRUE(contains(ends[0], "TUNNEL")) << ends[0];
+  EXPECT_TRUE(contains(ends[0], "verdict=tunnel")) << ends[0];
+  EXPECT_TRUE(contains(ends[0], "reason=\"tunnel on error: client certificate requested; "))
+      << ends[0];
   auto text = f().cli("tunnels list");
   EXPECT_TRUE(contains(text.out, "client.example.test")) << text.out;
 }
@@ -266,6 +292,12 @@ TEST_F(BridgeIntercept, PinningClientFailsOnceThenSucceedsTunnelled) {
   ASSERT_EQ(second.exit_code, 0) << second.err << agent_log();
   EXPECT_TRUE(contains(second.out, "HTTP 200")) << second.out;
   EXPECT_EQ(policy_counter("tunnelled_learned"), tunnelled_learned + 1);
+  // First attempt: intercepted and rejected; second: tunnelled, saying it was learned.
+  auto ends = end_lines("pinned.example.test", 2);
+  ASSERT_EQ(ends.size(), 2u) << agent_log();
+  EXPECT_TRUE(contains(ends[0], "reason=\"client rejected interception: ")) << ends[0];
+  EXPECT_TRUE(contains(ends[1], "verdict=tunnel")) << ends[1];
+  EXPECT_TRUE(contains(ends[1], "reason=\"learned: client_closed_after_handshake (")) << ends[1];
 }
 
 TEST_F(BridgeIntercept, UndetectedProtocolDeniedThenAllowedByDestinationRule) {
@@ -335,12 +367,27 @@ TEST_F(BridgeIntercept, PolicyBySniTunnels) {
   auto add = f().cli("policy add --sni bank.example.test --action tunnel --json");
   ASSERT_EQ(add.exit_code, 0) << add.err << add.out;
   const int id = json::parse(add.out, nullptr, false)["rule"].value("id", -1);
+  const std::string why = "policy tunnel: rule " + std::to_string(id) + " (sni=bank.example.test)";
   const auto tunnelled = counter("tunnelled");
   // Only the real root verifies the real certificate: interception would fail this.
   auto r = curl("bank.example.test", "192.0.2.2", "--cacert " + env->test_ca_pem);
   ASSERT_EQ(r.exit_code, 0) << r.err << agent_log();
   EXPECT_TRUE(contains(r.out, "hello through the bridge")) << r.out;
   EXPECT_EQ(counter("tunnelled"), tunnelled + 1);
+  auto ends = end_lines("bank.example.test");
+  ASSERT_EQ(ends.size(), 1u) << agent_log();
+  EXPECT_TRUE(contains(ends[0], "reason=\"" + why + "; ")) << ends[0];
+  // While it lasts, `sessions` shows the same reason.
+  auto& live = f().topo().spawn(f().topo().client(),
+                                "sleep 4 | openssl s_client -quiet -connect 192.0.2.2:443 "
+                                "-servername bank.example.test -CAfile " +
+                                    env->test_ca_pem,
+                                "bank_live");
+  auto session = live_session("bank.example.test", "tunnel");
+  ASSERT_FALSE(session.is_null()) << f().cli("sessions --json").out << agent_log();
+  EXPECT_EQ(session.value("reason", ""), why) << session.dump();
+  EXPECT_EQ(session.value("verdict", ""), "tunnel") << session.dump();
+  live.stop(5s);
   auto list = f().cli("policy list");
   EXPECT_TRUE(contains(list.out, "bank.example.test")) << list.out;
   EXPECT_EQ(f().cli("policy del " + std::to_string(id)).exit_code, 0);
@@ -361,6 +408,9 @@ TEST_F(BridgeIntercept, DetectOffSipsTunnelsSipOverTls) {
   EXPECT_TRUE(eventually(
       [&] { return contains(agent_log(), "TUNNEL sni=sipoff.example.test verdict=tunnel"); }, 5s))
       << agent_log();
+  auto ends = end_lines("sipoff.example.test");
+  ASSERT_EQ(ends.size(), 1u) << agent_log();
+  EXPECT_TRUE(contains(ends[0], "reason=\"detection off: sips (port 5061); ")) << ends[0];
 
   // On 443 SIP is only seen after decryption: passed through uninspected and the destination
   // learned, so the next connection is tunnelled from the first byte (real certificate).

@@ -166,6 +166,17 @@ class HandlerTest : public ::testing::Test {
       if (!moved) return;
     }
   }
+  // The client's hello reaches the handler and the upstream connects: the handler's own hello
+  // is now queued towards the server. Returns the client's hello.
+  std::vector<std::uint8_t> hello_and_connect() {
+    client_->handshake();
+    std::vector<std::uint8_t> hello(client_->output().begin(), client_->output().end());
+    client_->consume_output();
+    handler_->on_data(*io_, Side::kClient, hello);
+    io_->connected = true;
+    handler_->on_upstream_connected(*io_);
+    return hello;
+  }
   std::string read_all(TlsEndpoint& ep) {
     std::vector<std::uint8_t> got;
     while (ep.read(got) == Progress::kDone) {
@@ -268,14 +279,60 @@ TEST_F(HandlerTest, UpstreamHandshakeFailureReplaysTheClientBytesExactly) {
   EXPECT_EQ(learned[0].key.destination.to_string(), "192.0.2.2:443");
 }
 
+// The session's close reason (what the end-of-session line logs) keeps why it was tunnelled,
+// whichever side ends it and however.
+TEST_F(HandlerTest, TunnelledSessionClosesWithItsTunnelReason) {
+  hello_and_connect();
+  // A TLS alert (handshake_failure, fatal) from the server.
+  const std::uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+  handler_->on_data(*io_, Side::kServer, alert);
+  ASSERT_EQ(io_->reconnects, 1);
+  EXPECT_EQ(io_->reason,
+            "tunnel on error: upstream handshake failed: alert handshake_failure received");
+  handler_->on_eof(*io_, Side::kServer);
+  EXPECT_FALSE(io_->closed);  // half-closed: the client may still send
+  EXPECT_TRUE(io_->fin[0]);
+  handler_->on_eof(*io_, Side::kClient);
+  ASSERT_TRUE(io_->closed);
+  EXPECT_EQ(io_->close_mode, relay::CloseMode::kGraceful);
+  EXPECT_EQ(io_->close_reason,
+            "tunnel on error: upstream handshake failed: alert handshake_failure received; "
+            "server closed");
+}
+
+TEST_F(HandlerTest, PolicyTunnelResetAndIdleKeepTheReason) {
+  const auto id =
+      policy_.add_rule(policy::Match{.sni = *policy::SniPattern::parse("www.example.test")},
+                       policy::Action::kTunnel);
+  ASSERT_TRUE(id.ok());
+  const std::string why = "policy tunnel: rule " + std::to_string(*id) + " (sni=www.example.test)";
+  for (const bool idle : {false, true}) {
+    FakeIo io(info_);
+    InterceptHandler h(*svc_, info_);
+    h.on_start(io);
+    auto client = TlsEndpoint::create(client_ctx_.get(), Role::kClient).value();
+    SSL_set_tlsext_host_name(client->ssl(), "www.example.test");
+    client->handshake();
+    std::vector<std::uint8_t> hello(client->output().begin(), client->output().end());
+    h.on_data(io, Side::kClient, hello);
+    EXPECT_EQ(io.verdict, session::Verdict::kTunnel);
+    EXPECT_EQ(io.reason, why);
+    EXPECT_EQ(io.out[1], hello);  // replayed untouched
+    if (idle) {
+      h.on_timeout(io, relay::TimeoutKind::kIdle);
+      EXPECT_EQ(io.close_reason, why + "; idle timeout");
+    } else {
+      h.on_error(io, Side::kClient, make_error(std::errc::connection_reset, "recv"));
+      EXPECT_EQ(io.close_reason, why + "; client error: recv: " +
+                                     std::make_error_code(std::errc::connection_reset).message());
+    }
+    EXPECT_EQ(io.close_mode, relay::CloseMode::kReset);
+  }
+}
+
 TEST_F(HandlerTest, TunnelOnErrorOffResetsInstead) {
   policy_.set_tunnel_on_error(false);
-  client_->handshake();
-  std::vector<std::uint8_t> hello(client_->output().begin(), client_->output().end());
-  client_->consume_output();
-  handler_->on_data(*io_, Side::kClient, hello);
-  io_->connected = true;
-  handler_->on_upstream_connected(*io_);
+  hello_and_connect();
   handler_->on_data(*io_, Side::kServer, bytes_of("HTTP/1.1 400 Bad Request\r\n\r\n"));
   EXPECT_EQ(io_->reconnects, 0);
   EXPECT_TRUE(io_->closed);

@@ -36,7 +36,7 @@ TEST(Policy, RulesBySniAndDestination) {
   auto d = p.decide_tls("www.bank.example", kNoAlpn, dest("192.0.2.2", 443), Clock::now());
   EXPECT_EQ(d.kind, Kind::kTunnel);
   EXPECT_EQ(d.label, Label::kTunnel);
-  EXPECT_EQ(d.reason, "rule " + std::to_string(tunnel_id) + " (sni=*.bank.example)");
+  EXPECT_EQ(d.reason, "policy tunnel: rule " + std::to_string(tunnel_id) + " (sni=*.bank.example)");
 
   d = p.decide_tls("x.example", kNoAlpn, dest("198.51.100.7", 443), Clock::now());
   EXPECT_EQ(d.kind, Kind::kDeny);
