@@ -55,9 +55,8 @@ std::string normalise_serial(std::string s) {
   return hex;
 }
 
-}  // namespace
-
-void add_cert_commands(CLI::App& app, Context& ctx) {
+// `ca show` and `ca import`.
+void add_ca_commands(CLI::App& app, Context& ctx) {
   auto* ca = app.add_subcommand("ca", "The issuer CA that signs forged certificates");
   ca->require_subcommand(1);
 
@@ -78,77 +77,98 @@ void add_cert_commands(CLI::App& app, Context& ctx) {
         std::cout << "\nClients must trust the trusted issuer; install it from the download URL.\n";
       });
 
+  // (Not named `import`: clang-format reads that as a C++20 module import and mangles the file.)
   static std::string cert_file, key_file;
   static bool import_json = false;
-  auto* import =
+  auto* import_cmd =
       add_leaf(*ca, "import", "Replace the trusted issuer with your own CA", import_json);
-  import->add_option("--cert", cert_file, "PEM CA certificate")->required();
-  import->add_option("--key", key_file, "PEM private key (unencrypted) of that certificate")
+  import_cmd->add_option("--cert", cert_file, "PEM CA certificate")->required();
+  import_cmd->add_option("--key", key_file, "PEM private key (unencrypted) of that certificate")
       ->required();
-  import->callback([&ctx] {
+  import_cmd->callback([&ctx] {
     if (auto bad = check_pem_file(cert_file, "-----BEGIN CERTIFICATE-----")) {
       return usage_error(ctx, "ca import", "--cert " + *bad);
+    }
+    if (auto bad = check_pem_file(key_file, "PRIVATE KEY-----")) {
+      return usage_error(ctx, "ca import", "--key " + *bad);
+    }
+    // The agent reads the files itself: send absolute paths, never the key.
+    auto result = call_agent(ctx, "ca import", "ca.import",
+                             {{"cert", std::filesystem::absolute(cert_file).string()},
+                              {"key", std::filesystem::absolute(key_file).string()}});
+    if (!result) return;
+    if (import_json) return print_json(*result);
+    std::cout << "imported\n";
+    if (result->contains("issuer")) print_issuer((*result)["issuer"]);
+    // The running agent keeps forging with the issuer it started with: say so, or the operator
+    // installs the new CA on clients and wonders why they still see the old one.
+    if (flag(*result, "restart_required")) {
+      const std::string note = text(*result, "note");
+      std::cout << "\nrestart required: "
+                << (note == "-" ? "restart the agent to forge with the new issuer" : note) << "\n";
+    }
+  });
 }
-if (auto bad = check_pem_file(key_file, "PRIVATE KEY-----")) {
-  return usage_error(ctx, "ca import", "--key " + *bad);
+
+// `cert revoke SERIAL`.
+void add_revoke_command(CLI::App& app, Context& ctx) {
+  auto* cert = app.add_subcommand("cert", "Forged certificates");
+  cert->require_subcommand(1);
+  static std::string serial;
+  static bool revoke_json = false;
+  auto* revoke =
+      add_leaf(*cert, "revoke", "Put a forged certificate on its issuer's CRL", revoke_json);
+  revoke->add_option("serial", serial, "Serial in hex, as `openssl x509 -serial` prints it")
+      ->required();
+  revoke->callback([&ctx] {
+    const std::string hex = normalise_serial(serial);
+    if (hex.empty()) {
+      return usage_error(ctx, "cert revoke",
+                         "'" + serial +
+                             "' is not a certificate serial (1..40 hex digits, e.g. "
+                             "3A1F09C2...)");
+    }
+    auto result = call_agent(ctx, "cert revoke", "cert.revoke", {{"serial", hex}});
+    if (!result) return;
+    if (revoke_json) return print_json(*result);
+    std::cout << "revoked " << hex;
+    if (result->contains("crl_number"))
+      std::cout << " (CRL number " << text(*result, "crl_number") << ")";
+    std::cout << "\n";
+  });
 }
-// The agent reads the files itself: send absolute paths, never the key.
-auto result = call_agent(ctx, "ca import", "ca.import",
-                         {{"cert", std::filesystem::absolute(cert_file).string()},
-                          {"key", std::filesystem::absolute(key_file).string()}});
-if (!result) return;
-if (import_json) return print_json(*result);
-std::cout << "imported\n";
-if (result->contains("issuer")) print_issuer((*result)["issuer"]);
-}  // namespace wb::cli
-);
 
-auto* cert = app.add_subcommand("cert", "Forged certificates");
-cert->require_subcommand(1);
-static std::string serial;
-static bool revoke_json = false;
-auto* revoke =
-    add_leaf(*cert, "revoke", "Put a forged certificate on its issuer's CRL", revoke_json);
-revoke->add_option("serial", serial, "Serial in hex, as `openssl x509 -serial` prints it")
-    ->required();
-revoke->callback([&ctx] {
-  const std::string hex = normalise_serial(serial);
-  if (hex.empty()) {
-    return usage_error(ctx, "cert revoke",
-                       "'" + serial +
-                           "' is not a certificate serial (1..40 hex digits, e.g. "
-                           "3A1F09C2...)");
-  }
-  auto result = call_agent(ctx, "cert revoke", "cert.revoke", {{"serial", hex}});
-  if (!result) return;
-  if (revoke_json) return print_json(*result);
-  std::cout << "revoked " << hex;
-  if (result->contains("crl_number"))
-    std::cout << " (CRL number " << text(*result, "crl_number") << ")";
-  std::cout << "\n";
-});
+// `crl regenerate`.
+void add_crl_command(CLI::App& app, Context& ctx) {
+  auto* crl = app.add_subcommand("crl", "Certificate revocation lists served by the bridge");
+  crl->require_subcommand(1);
+  static bool regen_json = false;
+  add_leaf(*crl, "regenerate", "Issue fresh CRLs now (numbers increment)", regen_json)
+      ->callback([&ctx] {
+        auto result = call_agent(ctx, "crl regenerate", "crl.regenerate");
+        if (!result) return;
+        if (regen_json) return print_json(*result);
+        Table table({"ROLE", "ISSUER", "NUMBER", "THIS UPDATE", "NEXT UPDATE", "URL"});
+        for (const auto& c : list(*result, "crls")) {
+          table.add({text(c, "role"), text(c, "issuer_id"), text(c, "crl_number"),
+                     format_utc(unix_time(c.value("this_update", nlohmann::json()))),
+                     format_utc(unix_time(c.value("next_update", nlohmann::json()))),
+                     text(c, "url")});
+        }
+        if (table.empty()) {
+          std::cout << "CRLs regenerated\n";
+        } else {
+          table.print(std::cout);
+        }
+      });
+}
 
-auto* crl = app.add_subcommand("crl", "Certificate revocation lists served by the bridge");
-crl->require_subcommand(1);
-static bool regen_json = false;
-add_leaf(*crl, "regenerate", "Issue fresh CRLs now (numbers increment)", regen_json)
-    ->callback([&ctx] {
-      auto result = call_agent(ctx, "crl regenerate", "crl.regenerate");
-      if (!result) return;
-      if (regen_json) return print_json(*result);
-      Table table({"ROLE", "ISSUER", "NUMBER", "THIS UPDATE", "NEXT UPDATE", "URL"});
-      for (const auto& c : list(*result, "crls")) {
-        table.add({text(c, "role"), text(c, "issuer_id"), text(c, "crl_number"),
-                   format_utc(unix_time(c.value("this_update", nlohmann::json()))),
-                   format_utc(unix_time(c.value("next_update", nlohmann::json()))),
-                   text(c, "url")});
-      }
-      if (table.empty()) {
-        std::cout << "CRLs regenerated\n";
-      } else {
-        table.print(std::cout);
-      }
-    });
+}  // namespace
+
+void add_cert_commands(CLI::App& app, Context& ctx) {
+  add_ca_commands(app, ctx);
+  add_revoke_command(app, ctx);
+  add_crl_command(app, ctx);
 }
 
 }  // namespace wb::cli

@@ -473,6 +473,9 @@ TEST_F(BridgeIntercept, CaImportStoresTheOperatorsCaForTheNextStart) {
   auto j = json::parse(imported.out, nullptr, false);
   EXPECT_TRUE(contains(j["issuer"].value("subject", ""), "Operator Import CA")) << imported.out;
   EXPECT_TRUE(j.value("restart_required", false)) << imported.out;
+  auto human = f().cli("ca import --cert " + cert + " --key " + d() + "/operator-ca.key");
+  ASSERT_EQ(human.exit_code, 0) << human.err << human.out;
+  EXPECT_TRUE(contains(human.out, "\nrestart required: imported into ")) << human.out;
   // A key that does not match the certificate is refused with a message.
   auto mismatch = f().cli("ca import --cert " + cert + " --key " + d() + "/client.key");
   EXPECT_NE(mismatch.exit_code, 0) << mismatch.out;

@@ -371,14 +371,35 @@ TEST_F(CliRoundTrip, Certificates) {
       << "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
   std::ofstream(files.path() / "ca.key")
       << "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n";
+  // Relative paths from the files' directory: the CLI must make them absolute.
+  auto import_cli = [&](const std::string& extra) {
+    return test::run("cd " + files.path().string() + " && " + test::wirebump_binary() +
+                     " --socket " + socket() + " ca import --cert ca.pem --key ca.key" + extra);
+  };
   answer("ca.import", {{"issuer", issuer}});
-  auto import = test::run("cd " + files.path().string() + " && " + test::wirebump_binary() +
-                          " --socket " + socket() + " ca import --cert ca.pem --key ca.key");
+  auto import = import_cli("");
   ASSERT_EQ(import.exit_code, 0) << import.err;
   // Absolute paths, never the key itself.
   EXPECT_EQ(last_args("ca.import"), json({{"cert", (files.path() / "ca.pem").string()},
                                           {"key", (files.path() / "ca.key").string()}}));
   EXPECT_NE(import.out.find("imported\ntrusted issuer"), std::string::npos) << import.out;
+  EXPECT_EQ(import.out.find("restart"), std::string::npos) << import.out;
+  // The agent only stores the new issuer; it forges with it from its next start: the human
+  // output says so (the agent's note, or a default when an agent sends none).
+  const std::string note = "imported into /var/lib/wirebump; restart the agent (wirebump run)";
+  answer("ca.import", {{"issuer", issuer}, {"restart_required", true}, {"note", note}});
+  auto restart = import_cli("");
+  ASSERT_EQ(restart.exit_code, 0) << restart.err;
+  EXPECT_NE(restart.out.find("\nrestart required: " + note + "\n"), std::string::npos)
+      << restart.out;
+  answer("ca.import", {{"issuer", issuer}, {"restart_required", true}});
+  auto bare = import_cli(" --json");
+  EXPECT_EQ(json::parse(bare.out, nullptr, false).value("restart_required", false), true)
+      << bare.out;
+  bare = import_cli("");
+  EXPECT_NE(bare.out.find("\nrestart required: restart the agent to forge with the new issuer\n"),
+            std::string::npos)
+      << bare.out;
 
   answer("cert.revoke",
          {{"serial", "3A1F09"}, {"issuer_id", "0123456789abcdef"}, {"crl_number", 7}});
