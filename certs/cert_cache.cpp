@@ -17,19 +17,29 @@ std::size_t CertCache::KeyHash::operator()(const CacheKey& k) const {
 
 std::shared_ptr<const ForgedCert> CertCache::find(const CacheKey& key, std::int64_t now) {
   std::lock_guard lock(mu_);
+  return find_locked(key, now, true);
+}
+
+std::shared_ptr<const ForgedCert> CertCache::peek(const CacheKey& key, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  return find_locked(key, now, false);
+}
+
+std::shared_ptr<const ForgedCert> CertCache::find_locked(const CacheKey& key, std::int64_t now,
+                                                         bool count) {
   auto it = index_.find(key);
   if (it == index_.end()) {
-    ++stats_.misses;
+    if (count) ++stats_.misses;
     return nullptr;
   }
   if (it->second->second->not_after < now) {  // never hand out an expired forgery
     lru_.erase(it->second);
     index_.erase(it);
-    ++stats_.misses;
+    if (count) ++stats_.misses;
     return nullptr;
   }
   lru_.splice(lru_.begin(), lru_, it->second);
-  ++stats_.hits;
+  if (count) ++stats_.hits;
   return it->second->second;
 }
 

@@ -44,11 +44,14 @@ class CertCache {
   // Counts a hit (and moves the entry to the front) or a miss. Entries past their notAfter are
   // dropped and count as a miss.
   std::shared_ptr<const ForgedCert> find(const CacheKey& key, std::int64_t now);
+  // The same without counting (a second look by a queued forge after its counted miss).
+  std::shared_ptr<const ForgedCert> peek(const CacheKey& key, std::int64_t now);
   // Inserts or replaces; evicts the least recently used entry beyond capacity.
   void insert(const CacheKey& key, std::shared_ptr<const ForgedCert> cert);
   CacheStats stats() const;
 
  private:
+  std::shared_ptr<const ForgedCert> find_locked(const CacheKey& key, std::int64_t now, bool count);
   struct KeyHash {
     std::size_t operator()(const CacheKey& k) const;
   };

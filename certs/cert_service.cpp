@@ -132,12 +132,16 @@ Result<std::shared_ptr<const ForgedCert>> CertService::forge(const ForgeRequest&
                                                              std::int64_t now) {
   WB_TRY_ASSIGN(CacheKey key, cache_key_for(req));
   if (auto hit = cache_.find(key, now)) return hit;
+  return forge_new(key, req.server_leaf, now);
+}
 
+Result<std::shared_ptr<const ForgedCert>> CertService::forge_new(const CacheKey& key, X509* leaf,
+                                                                 std::int64_t now) {
   Issuer& iss = issuer_state(key.issuer);
   WB_TRY_ASSIGN(EvpPkeyPtr pkey, pool_.get(key.key_type));
   for (int attempt = 0; attempt < kSerialAttempts; ++attempt) {
     ForgeParams params;
-    params.leaf = req.server_leaf;
+    params.leaf = leaf;
     params.key = pkey.get();
     params.issuer = &iss.keyring;
     params.urls = &iss.urls;
@@ -167,6 +171,45 @@ void CertService::forge_async(const ForgeRequest& req, std::int64_t now, ForgeCa
     });
   }
   work_cv_.notify_one();
+}
+
+std::shared_ptr<const ForgedCert> CertService::forge_or_queue(const ForgeRequest& req,
+                                                              std::int64_t now,
+                                                              ForgeCallback done) {
+  auto key = cache_key_for(req);
+  if (!key) {
+    done(key.error());
+    return nullptr;
+  }
+  if (auto hit = cache_.find(*key, now)) return hit;
+  auto leaf = std::make_shared<X509Ptr>(share_cert(req.server_leaf));
+  {
+    std::lock_guard lock(work_mu_);
+    if (pending_ >= config_.max_pending_forges) {
+      done(make_error(std::errc::resource_unavailable_try_again,
+                      "forge: " + std::to_string(pending_) + " certificates already queued"));
+      return nullptr;
+    }
+    ++pending_;
+    work_.push_back([this, leaf, key = *key, now, done = std::move(done)] {
+      // A job queued earlier for the same server certificate may have made it meanwhile.
+      auto hit = cache_.peek(key, now);
+      Result<std::shared_ptr<const ForgedCert>> forged =
+          hit ? Result<std::shared_ptr<const ForgedCert>>(hit) : forge_new(key, leaf->get(), now);
+      {
+        std::lock_guard lock(work_mu_);
+        --pending_;
+      }
+      done(std::move(forged));
+    });
+  }
+  work_cv_.notify_one();
+  return nullptr;
+}
+
+std::size_t CertService::pending_forges() const {
+  std::lock_guard lock(work_mu_);
+  return pending_;
 }
 
 void CertService::worker_loop() {

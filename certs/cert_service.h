@@ -4,14 +4,14 @@
 // Cost on the caller's thread (docs/benchmarks/certs.md, per core, CPU time): lookup()/forge() on
 // a cache hit ~1.2 us (SHA-256 of the server certificate + LRU lookup); a cold forge ~100 us
 // (builds the certificate and signs it with the issuer's EC P-256 key; no key generation: keys
-// come from the pool). An event loop can call forge() inline for occasional misses, or use
-// lookup() and hand misses to the service's worker thread with forge_async().
+// come from the pool; an RSA key when the pool ran dry: tens of ms). An event loop must not pay
+// for misses: forge_or_queue() answers hits at once and hands misses to the service's worker.
 //
-// Typical use by the interceptor:
+// Typical use by the interceptor (agent/intercept/intercept_handler.cpp):
 //   auto svc = CertService::open(cfg);            // at start-up; then svc->wait_ready()
 //   ForgeRequest req{leaf, verified, key_types_from_signature_schemes(client_sigalgs)};
-//   auto forged = svc->forge(req);                // forged->cert, ->key, ->issuer_cert
-//   if (client asked status_request) staple = svc->staple(**forged, now);
+//   auto hit = svc->forge_or_queue(req, now, done);  // miss: done(result) on the worker later
+//   if (client asked status_request) staple = svc->staple(*forged, now);
 #pragma once
 
 #include <chrono>
@@ -48,6 +48,9 @@ struct CertConfig {
   CrlTiming crl{};
   OcspTiming ocsp{};
   std::chrono::seconds staple_lifetime{std::chrono::minutes(5)};
+  // Misses queued for the worker thread at once (forge_or_queue): a burst of new sites beyond
+  // this gets resource_unavailable_try_again instead of an unbounded queue.
+  std::size_t max_pending_forges = 1024;
 };
 
 struct ForgeRequest {
@@ -72,6 +75,14 @@ class CertService final : public HttpBackend {
   // The leaf is up-ref'd for the duration, so the caller may free its reference at once.
   using ForgeCallback = std::function<void(Result<std::shared_ptr<const ForgedCert>>)>;
   void forge_async(const ForgeRequest& req, std::int64_t now, ForgeCallback done);
+  // For event loops: a cache hit is returned at once (`done` is not called). A miss returns
+  // nullptr and is forged on the worker thread, where `done` runs; it is counted as one miss
+  // (the worker does not count again). `done` runs at once on the caller's thread, with an
+  // error, for an invalid request or when max_pending_forges misses already wait. Misses for
+  // one server certificate queued together are forged once (the later ones find the first).
+  std::shared_ptr<const ForgedCert> forge_or_queue(const ForgeRequest& req, std::int64_t now,
+                                                   ForgeCallback done);
+  std::size_t pending_forges() const;
 
   // DER OCSP response for a forged certificate (for stapling); cached for staple_lifetime and
   // rebuilt at once after a revocation.
@@ -108,6 +119,9 @@ class CertService final : public HttpBackend {
   Issuer& issuer_state(IssuerRole role) const;
   const Issuer* find_issuer(std::string_view id) const;
   void worker_loop();
+  // The miss path of forge(): builds, signs, records and caches a certificate for `key`.
+  Result<std::shared_ptr<const ForgedCert>> forge_new(const CacheKey& key, X509* leaf,
+                                                      std::int64_t now);
 
   CertConfig config_;
   std::string crl_host_;
@@ -115,9 +129,10 @@ class CertService final : public HttpBackend {
   KeyPool pool_;
   CertCache cache_;
 
-  std::mutex work_mu_;
+  mutable std::mutex work_mu_;
   std::condition_variable work_cv_;
   std::deque<std::function<void()>> work_;
+  std::size_t pending_ = 0;  // forge_or_queue jobs queued or running
   bool stopping_ = false;
   std::thread worker_;
 };

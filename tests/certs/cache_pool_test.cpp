@@ -1,7 +1,11 @@
 // The forged-certificate LRU (bounds, order, counters, expiry) and the key pool.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "certs/cert_cache.h"
 #include "certs/cert_service.h"
@@ -84,6 +88,86 @@ TEST(CertCache, ServiceForgesOncePerServerCertificate) {
   EXPECT_EQ(s.misses, 5u);
   EXPECT_EQ(s.evictions, 1u);
   EXPECT_EQ(s.size, 2u);
+}
+
+// forge_or_queue: the event loop's way in. A hit answers at once; misses go to the worker (one
+// forge per server certificate, one miss counted per call); beyond max_pending_forges the
+// caller is told at once instead of queueing without bound.
+TEST(ForgeOrQueue, HitsInlineMissesOnTheWorkerBounded) {
+  CertConfig cfg;
+  cfg.ephemeral = true;
+  cfg.crl_host = "crl.bridge.test";
+  cfg.max_pending_forges = 3;
+  auto svc = std::move(CertService::open(cfg)).value();
+  ASSERT_TRUE(svc->wait_ready(std::chrono::seconds(30)));
+  test::UpstreamPki pki;
+  X509Ptr l1 = pki.leaf({}), l2 = pki.leaf({});
+  const std::int64_t now = std::time(nullptr);
+
+  // Hold the worker with a job of our own so that what follows stays queued.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false, blocked = false;
+  svc->forge_async(ForgeRequest{l2.get(), true, {}}, now,
+                   [&](Result<std::shared_ptr<const ForgedCert>>) {
+                     std::unique_lock lock(mu);
+                     blocked = true;
+                     cv.notify_all();
+                     cv.wait_for(lock, std::chrono::seconds(20), [&] { return release; });
+                   });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return blocked; }));
+  }
+  std::vector<Result<std::shared_ptr<const ForgedCert>>> results;
+  std::vector<std::thread::id> threads;
+  auto collect = [&](Result<std::shared_ptr<const ForgedCert>> r) {
+    std::lock_guard lock(mu);
+    results.push_back(std::move(r));
+    threads.push_back(std::this_thread::get_id());
+    cv.notify_all();
+  };
+  const ForgeRequest r1{l1.get(), true, {}};
+  const auto misses = svc->cache_stats().misses;
+  EXPECT_EQ(svc->forge_or_queue(r1, now, collect), nullptr);
+  EXPECT_EQ(svc->forge_or_queue(r1, now, collect), nullptr);
+  EXPECT_EQ(svc->forge_or_queue(r1, now, collect), nullptr);
+  EXPECT_EQ(svc->pending_forges(), 3u);
+  EXPECT_EQ(svc->cache_stats().misses, misses + 3);
+  // The bound: answered at once, on this thread, with an error.
+  EXPECT_EQ(svc->forge_or_queue(r1, now, collect), nullptr);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_FALSE(results[0].ok());
+    EXPECT_EQ(results[0].error().code, std::errc::resource_unavailable_try_again);
+    EXPECT_EQ(threads[0], std::this_thread::get_id());
+    results.clear();
+    threads.clear();
+    release = true;
+    cv.notify_all();
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return results.size() == 3; }));
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].error().message();
+    EXPECT_EQ(*results[i], *results[0]);  // forged once, the later jobs found it
+    EXPECT_NE(threads[i], std::this_thread::get_id());
+  }
+  EXPECT_EQ(svc->cache_stats().misses,
+            misses + 4);  // the refused one was a miss too; the worker's second look is not counted
+  EXPECT_EQ(svc->pending_forges(), 0u);
+  // Now a hit: returned at once, the callback never runs.
+  bool called = false;
+  EXPECT_EQ(svc->forge_or_queue(r1, now, [&](auto) { called = true; }), *results[0]);
+  EXPECT_FALSE(called);
+  // No certificate at all: an error at once.
+  Result<std::shared_ptr<const ForgedCert>> invalid{std::shared_ptr<const ForgedCert>()};
+  EXPECT_EQ(svc->forge_or_queue(ForgeRequest{}, now, [&](auto r) { invalid = std::move(r); }),
+            nullptr);
+  EXPECT_FALSE(invalid.ok());
 }
 
 TEST(KeyPool, GeneratesInBackgroundAndHandsOutRoundRobin) {
