@@ -66,11 +66,17 @@ void InterceptHandler::on_data(SessionIo& io, Side from, std::span<const std::ui
       if (from == Side::kServer) {
         up_->feed(bytes);
         upstream_progress(io);
-      } else if (first_.size() + bytes.size() <= svc_.options().max_peek_bytes + (64 << 10)) {
-        // Reading from the client is paused; bytes already in flight are kept for the replay.
-        first_.insert(first_.end(), bytes.begin(), bytes.end());
       } else {
-        fail(io, CloseMode::kReset, "client sent too much before the server answered");
+        keep_client_bytes(io, bytes);
+      }
+      return;
+    case Phase::kForging:
+      // Kept for later: the server's (tickets, early data) in its TLS endpoint, the client's
+      // (in flight before reading paused) for the client leg, or for the replay of a tunnel.
+      if (from == Side::kServer) {
+        up_->feed(bytes);
+      } else if (!keep_client_bytes(io, bytes)) {
+        return;
       }
       return;
     case Phase::kClientHandshake:
@@ -108,6 +114,16 @@ void InterceptHandler::on_data(SessionIo& io, Side from, std::span<const std::ui
     case Phase::kDone:
       return;
   }
+}
+
+bool InterceptHandler::keep_client_bytes(SessionIo& io, std::span<const std::uint8_t> bytes) {
+  // Reading from the client is paused; bytes already in flight are kept (bounded).
+  if (first_.size() + bytes.size() > svc_.options().max_peek_bytes + (64 << 10)) {
+    fail(io, CloseMode::kReset, "client sent too much before the server answered");
+    return false;
+  }
+  first_.insert(first_.end(), bytes.begin(), bytes.end());
+  return true;
 }
 
 void InterceptHandler::on_first_bytes(SessionIo& io) {
@@ -288,6 +304,16 @@ void InterceptHandler::on_upstream_failed(SessionIo& io, const Error& error) {
 // ---------------------------------------------------------------------------------------------
 // Client leg
 
+namespace {
+constexpr std::uint64_t kForgeDone = 1;  // on_wake token: the forge slot holds a result
+
+std::uint64_t ns_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+}  // namespace
+
 void InterceptHandler::start_client_leg(SessionIo& io) {
   const UpstreamResult upstream = upstream_result(*up_);
   server_alpn_ = upstream.alpn;
@@ -300,27 +326,72 @@ void InterceptHandler::start_client_leg(SessionIo& io) {
   request.server_leaf = upstream.leaf;
   request.server_verified = upstream.verified;  // never upgrade an invalid server to trusted
   request.client_accepts = certs::key_types_from_signature_schemes(hello_.signature_algorithms);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto forged = svc_.certs().forge(request, epoch_now());
-  svc_.counters().forged.fetch_add(1, std::memory_order_relaxed);
-  svc_.record_forge_time(static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
-          .count()));
-  if (!forged) {
-    svc_.counters().forge_errors.fetch_add(1, std::memory_order_relaxed);
-    upstream_failed(io, "forge: " + forged.error().message(), std::nullopt);
+  // A cache hit costs a SHA-256 and a lookup here; a miss (signing, maybe an RSA key) goes to
+  // the certificate worker so that no other session on this loop waits for it.
+  phase_ = Phase::kForging;
+  forge_slot_ = std::make_shared<ForgeSlot>();
+  forge_queued_at_ = std::chrono::steady_clock::now();
+  const std::uint64_t cpu0 = thread_cpu_ns();
+  auto hit = svc_.certs().forge_or_queue(
+      request, epoch_now(),
+      [slot = forge_slot_, waker = io.waker(), certs = &svc_.certs(),
+       want_staple = hello_.status_request](Result<std::shared_ptr<const certs::ForgedCert>> r) {
+        // On the certificate worker (the service outlives its jobs): a new certificate has no
+        // OCSP response cached yet either, and signing one is as costly as the forge.
+        std::shared_ptr<const certs::Bytes> staple;
+        if (r && want_staple) {
+          if (auto made = certs->staple(**r, epoch_now())) staple = *made;
+        }
+        {
+          std::lock_guard lock(slot->mu);
+          slot->result = std::move(r);
+          slot->staple = std::move(staple);
+        }
+        waker.post(kForgeDone);  // dropped if the connection is gone
+      });
+  svc_.record_forge_time(thread_cpu_ns() - cpu0);
+  if (hit) {
+    forged(io, std::move(hit), nullptr);
     return;
   }
-  forged_ = *forged;
+  svc_.counters().forge_queued.fetch_add(1, std::memory_order_relaxed);
+}
+
+void InterceptHandler::on_wake(SessionIo& io, std::uint64_t token) {
+  if (token != kForgeDone || phase_ != Phase::kForging || !forge_slot_) return;
+  std::optional<Result<std::shared_ptr<const certs::ForgedCert>>> result;
+  std::shared_ptr<const certs::Bytes> staple;
+  {
+    std::lock_guard lock(forge_slot_->mu);
+    result = std::exchange(forge_slot_->result, std::nullopt);
+    staple = std::move(forge_slot_->staple);
+  }
+  if (!result) return;
+  svc_.record_forge_wait(ns_since(forge_queued_at_));
+  forged(io, std::move(*result), std::move(staple));
+}
+
+void InterceptHandler::forged(SessionIo& io,
+                              Result<std::shared_ptr<const certs::ForgedCert>> result,
+                              std::shared_ptr<const certs::Bytes> staple) {
+  forge_slot_.reset();
+  svc_.counters().forged.fetch_add(1, std::memory_order_relaxed);
+  if (!result) {
+    svc_.counters().forge_errors.fetch_add(1, std::memory_order_relaxed);
+    upstream_failed(io, "forge: " + result.error().message(), std::nullopt);
+    return;
+  }
+  forged_ = std::move(*result);
 
   ClientLegParams params;
   params.cert = forged_->cert.get();
   params.key = forged_->key.get();
   params.issuer = forged_->issuer_cert;
   params.alpn = server_alpn_;
-  if (hello_.status_request) {
-    if (auto staple = svc_.certs().staple(*forged_, epoch_now())) params.ocsp_staple = **staple;
+  if (hello_.status_request && !staple) {
+    if (auto cached = svc_.certs().staple(*forged_, epoch_now())) staple = *cached;
   }
+  if (staple) params.ocsp_staple = *staple;
   auto down = TlsEndpoint::create(svc_.client_leg_ctx(), Role::kServer);
   if (!down) {
     upstream_failed(io, "client leg setup: " + down.error().message(), std::nullopt);
@@ -513,6 +584,13 @@ void InterceptHandler::on_eof(SessionIo& io, Side from) {
         fail(io, CloseMode::kGraceful, "client closed during the upstream handshake");
       }
       return;
+    case Phase::kForging:
+      if (from == Side::kClient) {
+        fail(io, CloseMode::kGraceful, "client closed while its certificate was forged");
+      } else {
+        up_->feed_eof();  // seen by the client leg's first read of the server
+      }
+      return;
     case Phase::kClientHandshake:
       if (from == Side::kClient) {
         down_->feed_eof();
@@ -573,6 +651,11 @@ void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
     }
     case Phase::kUpstreamHandshake:
       upstream_failed(io, "timeout", policy::LearnReason::kUpstreamHandshakeFailed);
+      return;
+    case Phase::kForging:
+      // Nothing reached the client yet: it can still get the real server.
+      forge_slot_.reset();
+      upstream_failed(io, "certificate not forged in time", std::nullopt);
       return;
     case Phase::kClientHandshake:
       fail(io, CloseMode::kGraceful, "client handshake timeout");

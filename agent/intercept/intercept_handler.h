@@ -12,6 +12,9 @@
 //             the client is offered. Failure (alert, protocol error, CertificateRequest) before
 //             anything reached the client = tunnel on error: fresh upstream, replay the client's
 //             bytes, relay untouched; the destination is learned.
+//   forge     the forged certificate: a cache hit at once; a miss is forged (and its OCSP staple
+//             made) on the certificate service's worker thread, and the session resumes on its
+//             loop through the relay's Waker (on_wake). Too slow (handshake timeout): tunnel.
 //   client    TLS server with the forged certificate (and an OCSP staple if asked). A client that
 //             rejects it (alert, close during the handshake, or close right after it without a
 //             byte of data, as pinning clients do) makes the destination learned: the next
@@ -24,6 +27,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -50,12 +54,14 @@ class InterceptHandler final : public relay::Handler {
   void on_upstream_failed(relay::SessionIo& io, const Error& error) override;
   void on_error(relay::SessionIo& io, relay::Side side, const Error& error) override;
   void on_timeout(relay::SessionIo& io, relay::TimeoutKind kind) override;
+  void on_wake(relay::SessionIo& io, std::uint64_t token) override;
 
  private:
   enum class Phase : std::uint8_t {
     kPeek,               // collecting the client's first bytes
     kRaw,                // relaying untouched (tunnel, plaintext protocols), maybe inspected
     kUpstreamHandshake,  // connecting + TLS towards the server; the client waits
+    kForging,            // certificate cache miss: forged on the certificate worker; waits
     kClientHandshake,    // TLS towards the client with the forged certificate
     kDetect,             // both legs up, waiting for the first decrypted bytes
     kDecrypted,          // relaying decrypted bytes, maybe inspected
@@ -64,6 +70,9 @@ class InterceptHandler final : public relay::Handler {
 
   // ---- peek ----
   void on_first_bytes(relay::SessionIo& io);
+  // Client bytes that arrive while the client waits (upstream handshake, forging); false when
+  // beyond the bound (the session is then closed).
+  bool keep_client_bytes(relay::SessionIo& io, std::span<const std::uint8_t> bytes);
   void decide_plaintext(relay::SessionIo& io, const peek::Peek& peek);
   void start_tunnel(relay::SessionIo& io, session::Protocol label, session::Verdict verdict,
                     const std::string& reason);
@@ -78,7 +87,10 @@ class InterceptHandler final : public relay::Handler {
   // Tunnel on error (or close when it is off); `learn` remembers the destination.
   void upstream_failed(relay::SessionIo& io, std::string reason,
                        std::optional<policy::LearnReason> learn);
+  // Gets the forged certificate: a cache hit continues at once, a miss on on_wake.
   void start_client_leg(relay::SessionIo& io);
+  void forged(relay::SessionIo& io, Result<std::shared_ptr<const certs::ForgedCert>> result,
+              std::shared_ptr<const certs::Bytes> staple);
   void client_progress(relay::SessionIo& io);
   void client_rejected(relay::SessionIo& io, const std::string& reason,
                        policy::LearnReason learn_reason);
@@ -118,6 +130,15 @@ class InterceptHandler final : public relay::Handler {
   std::unique_ptr<TlsEndpoint> up_;    // towards the server (client role)
   std::unique_ptr<TlsEndpoint> down_;  // towards the client (server role)
   std::shared_ptr<const certs::ForgedCert> forged_;
+  // Where the certificate worker leaves a forged certificate for on_wake. Shared with the
+  // worker's callback, so it outlives this handler if the connection closes while forging.
+  struct ForgeSlot {
+    std::mutex mu;
+    std::optional<Result<std::shared_ptr<const certs::ForgedCert>>> result;
+    std::shared_ptr<const certs::Bytes> staple;  // made on the worker too when the client asked
+  };
+  std::shared_ptr<ForgeSlot> forge_slot_;
+  std::chrono::steady_clock::time_point forge_queued_at_;
   std::string server_alpn_;
 
   std::vector<std::uint8_t> client_plain_;  // decrypted, held until detection decides

@@ -1,5 +1,7 @@
 #include "agent/intercept/intercept_service.h"
 
+#include <time.h>
+
 #include "agent/intercept/intercept_handler.h"
 
 namespace wb::intercept {
@@ -43,11 +45,29 @@ relay::HandlerFactory InterceptService::factory() {
   };
 }
 
-void InterceptService::record_forge_time(std::uint64_t ns) {
-  counters_.forge_ns_total.fetch_add(ns, std::memory_order_relaxed);
-  auto max = counters_.forge_ns_max.load(std::memory_order_relaxed);
-  while (ns > max && !counters_.forge_ns_max.compare_exchange_weak(max, ns)) {
+namespace {
+void add_sample(std::atomic<std::uint64_t>& total, std::atomic<std::uint64_t>& max,
+                std::uint64_t ns) {
+  total.fetch_add(ns, std::memory_order_relaxed);
+  auto seen = max.load(std::memory_order_relaxed);
+  while (ns > seen && !max.compare_exchange_weak(seen, ns)) {
   }
+}
+}  // namespace
+
+std::uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+void InterceptService::record_forge_time(std::uint64_t ns) {
+  add_sample(counters_.forge_ns_total, counters_.forge_ns_max, ns);
+}
+
+void InterceptService::record_forge_wait(std::uint64_t ns) {
+  add_sample(counters_.forge_wait_ns_total, counters_.forge_wait_ns_max, ns);
 }
 
 InterceptStats InterceptService::stats() const {
@@ -63,6 +83,9 @@ InterceptStats InterceptService::stats() const {
   s.forge_errors = counters_.forge_errors.load();
   s.forge_ns_total = counters_.forge_ns_total.load();
   s.forge_ns_max = counters_.forge_ns_max.load();
+  s.forge_queued = counters_.forge_queued.load();
+  s.forge_wait_ns_total = counters_.forge_wait_ns_total.load();
+  s.forge_wait_ns_max = counters_.forge_wait_ns_max.load();
   s.untrusted_upstreams = counters_.untrusted_upstreams.load();
   return s;
 }
@@ -79,6 +102,10 @@ nlohmann::json to_json(const InterceptStats& s) {
           {"forge_errors", s.forge_errors},
           {"forge_us_avg", s.forged == 0 ? 0 : s.forge_ns_total / s.forged / 1000},
           {"forge_us_max", s.forge_ns_max / 1000},
+          {"forge_queued", s.forge_queued},
+          {"forge_wait_us_avg",
+           s.forge_queued == 0 ? 0 : s.forge_wait_ns_total / s.forge_queued / 1000},
+          {"forge_wait_us_max", s.forge_wait_ns_max / 1000},
           {"untrusted_upstreams", s.untrusted_upstreams}};
 }
 

@@ -43,6 +43,10 @@ struct InterceptOptions {
 
 InterceptOptions options_from_config(const config::Config& cfg);
 
+// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), in ns: what the loop thread itself
+// spends, without the time it was descheduled (wall time on a loaded machine says little).
+std::uint64_t thread_cpu_ns();
+
 struct InterceptStats {
   std::uint64_t sessions = 0;
   std::uint64_t intercepted = 0;          // both handshakes completed
@@ -53,8 +57,11 @@ struct InterceptStats {
   std::uint64_t inspected_plaintext = 0;  // SIP / MS-TURN / STUN / HTTP without TLS
   std::uint64_t forged = 0;
   std::uint64_t forge_errors = 0;
-  std::uint64_t forge_ns_total = 0;  // time forge() spent on the loop thread
+  std::uint64_t forge_ns_total = 0;  // loop-thread CPU time getting forged certificates
   std::uint64_t forge_ns_max = 0;
+  std::uint64_t forge_queued = 0;         // cache misses forged on the certificate worker
+  std::uint64_t forge_wait_ns_total = 0;  // wall time from queueing to resuming on the loop
+  std::uint64_t forge_wait_ns_max = 0;
   std::uint64_t untrusted_upstreams = 0;  // upstream certificate did not verify
 };
 nlohmann::json to_json(const InterceptStats& stats);
@@ -80,10 +87,12 @@ class InterceptService {
   struct Counters {
     std::atomic<std::uint64_t> sessions{0}, intercepted{0}, tunnelled{0}, tunnelled_on_error{0},
         client_rejected{0}, denied{0}, inspected_plaintext{0}, forged{0}, forge_errors{0},
-        forge_ns_total{0}, forge_ns_max{0}, untrusted_upstreams{0};
+        forge_ns_total{0}, forge_ns_max{0}, forge_queued{0}, forge_wait_ns_total{0},
+        forge_wait_ns_max{0}, untrusted_upstreams{0};
   };
   Counters& counters() { return counters_; }
   void record_forge_time(std::uint64_t ns);
+  void record_forge_wait(std::uint64_t ns);
 
  private:
   InterceptService(InterceptOptions options, policy::Policy& policy, certs::CertService& certs)

@@ -9,12 +9,15 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "agent/intercept/intercept_service.h"
 #include "agent/relay/relay.h"
 #include "certs/cert_service.h"
 #include "tests/intercept/test_pki.h"
+#include "tests/intercept/tls_peers.h"
 #include "tests/relay/peers.h"
 #include "tests/support/process.h"
 
@@ -386,6 +389,58 @@ TEST_F(InterceptE2E, PolicyBySniTunnels) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(service_->stats().tunnelled, 1u);
   EXPECT_EQ(service_->stats().intercepted, 0u);
+}
+
+// A cold-cache burst: many new server certificates at once (a distinct one per SNI) while the
+// certificate worker is held. The misses wait off the loop; on the same (single) relay worker an
+// established intercepted session keeps doing round trips and a new connection whose
+// certificate is cached completes its handshake. Released, every cold handshake completes with
+// its own forged certificate. (Forging inline on the loop would complete the cold handshakes
+// while the worker is held, and stall the others while it forges.)
+TEST_F(InterceptE2E, ColdCacheBurstForgesOffTheLoopWhileOtherSessionsFlow) {
+  test::SniTlsServer server(ca_);
+  start_relay(server.address().port());
+  const auto relay = session::Endpoint::loopback_v4(port_);
+  test::TlsClient warm(relay, "warm.example.test", issuer_file_, 20s);
+  ASSERT_TRUE(warm.ok()) << warm.error() << logs();
+  ASSERT_TRUE(warm.request()) << logs();
+  EXPECT_EQ(warm.peer_common_name(), "warm.example.test");
+  EXPECT_EQ(service_->stats().forge_queued, 1u);
+
+  constexpr int kCold = 24;
+  std::atomic<int> done{0}, ok{0};
+  std::vector<std::thread> cold;
+  {
+    auto hold = test::hold_cert_worker(*certs_, ca_);
+    for (int i = 0; i < kCold; ++i) {
+      cold.emplace_back([&, i] {
+        const std::string sni = "cold-" + std::to_string(i) + ".example.test";
+        test::TlsClient c(relay, sni, issuer_file_, 30s);
+        if (c.ok() && c.peer_common_name() == sni && c.request()) ++ok;
+        ++done;
+      });
+    }
+    // Every cold session reached the worker's queue...
+    ASSERT_TRUE(test::eventually([&] { return service_->stats().forge_queued == 1u + kCold; }, 20s))
+        << service_->stats().forge_queued << logs();
+    EXPECT_EQ(certs_->pending_forges(), static_cast<std::size_t>(kCold));
+    // ... while the loop serves the others: round trips on the warm session,
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(warm.request()) << i;
+    // and a new handshake whose certificate is cached (answered inline).
+    test::TlsClient again(relay, "warm.example.test", issuer_file_, 10s);
+    ASSERT_TRUE(again.ok()) << again.error();
+    EXPECT_TRUE(again.request());
+    EXPECT_EQ(done.load(), 0);  // no cold handshake finished without the worker
+    EXPECT_EQ(service_->stats().intercepted, 2u);
+  }
+  for (auto& t : cold) t.join();
+  EXPECT_EQ(ok.load(), kCold) << logs();
+  EXPECT_EQ(server.certificates(), 1u + kCold);
+  const auto stats = service_->stats();
+  EXPECT_EQ(stats.forged, 2u + kCold);
+  EXPECT_EQ(stats.forge_errors, 0u);
+  EXPECT_EQ(stats.intercepted, 2u + kCold);
+  EXPECT_GE(stats.forge_wait_ns_max, stats.forge_ns_max);  // the wait was the worker's, not ours
 }
 
 TEST_F(InterceptE2E, PseudoTlsIsRelayedNotIntercepted) {

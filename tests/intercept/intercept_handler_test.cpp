@@ -4,12 +4,19 @@
 #include "agent/intercept/intercept_handler.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <condition_variable>
+#include <ctime>
 #include <filesystem>
+#include <mutex>
 
 #include "agent/intercept/tls_contexts.h"
+#include "agent/relay/waker.h"
 #include "certs/cert_service.h"
 #include "tests/intercept/test_pki.h"
+#include "tests/intercept/tls_peers.h"
 
 namespace wb::intercept {
 namespace {
@@ -59,11 +66,31 @@ class FakeIo final : public relay::SessionIo {
     reason = std::string(why);
   }
   void set_inspection(std::string b, nlohmann::json) override { brief = std::move(b); }
+  // A real mailbox (eventfd): the test delivers its posts as the relay worker would.
+  relay::Waker waker() override { return relay::Waker(mailbox, 0, 0); }
+
+  // Waits up to `timeout` for posts and hands their tokens to `handler` as on_wake; false when
+  // none came.
+  bool deliver_wakes(relay::Handler& handler, std::chrono::milliseconds timeout) {
+    const auto mails = take_wakes(timeout);
+    for (const auto& m : mails) handler.on_wake(*this, m.token);
+    return !mails.empty();
+  }
+  std::vector<relay::WakeMailbox::Mail> take_wakes(std::chrono::milliseconds timeout) {
+    std::vector<relay::WakeMailbox::Mail> mails;
+    pollfd p{mailbox->fd(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return mails;
+    std::uint64_t count = 0;
+    if (::read(mailbox->fd(), &count, sizeof count) != sizeof count) return mails;
+    mailbox->take(mails);
+    return mails;
+  }
 
   // Takes what the handler sent towards `to`.
   std::vector<std::uint8_t> take(Side to) { return std::exchange(out[static_cast<int>(to)], {}); }
 
   relay::ConnectionInfo info_;
+  std::shared_ptr<relay::WakeMailbox> mailbox = relay::WakeMailbox::create().value();
   std::vector<std::uint8_t> out[2];
   bool fin[2] = {false, false};
   bool paused[2] = {false, false};
@@ -132,8 +159,11 @@ class HandlerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // Moves bytes between the real peers and the handler until nothing moves.
-  void pump() {
+  std::shared_ptr<void> hold_cert_worker() { return test::hold_cert_worker(*certs_, ca_); }
+
+  // Moves bytes between the real peers and the handler until nothing moves (waiting up to
+  // `forge_wait` for a certificate being forged on the worker).
+  void pump(std::chrono::milliseconds forge_wait = 10s) {
     for (int i = 0; i < 50; ++i) {
       bool moved = false;
       if (!client_->handshake_done()) client_->handshake();
@@ -162,6 +192,11 @@ class HandlerTest : public ::testing::Test {
       if (auto to_client = io_->take(Side::kClient); !to_client.empty()) {
         client_->feed(to_client);
         moved = true;
+      }
+      // A certificate forged on the certificate worker comes back as a wake.
+      if (!moved && svc_->stats().forge_queued > wakes_) {
+        moved = io_->deliver_wakes(*handler_, forge_wait);
+        if (moved) ++wakes_;
       }
       if (!moved) return;
     }
@@ -195,6 +230,7 @@ class HandlerTest : public ::testing::Test {
   std::unique_ptr<InterceptHandler> handler_;
   SslCtxPtr client_ctx_, server_ctx_;
   std::unique_ptr<TlsEndpoint> client_, server_;
+  std::uint64_t wakes_ = 0;
 };
 
 TEST_F(HandlerTest, InterceptsAndHandsHttp2ToTheHttpsInspector) {
@@ -328,6 +364,45 @@ TEST_F(HandlerTest, PolicyTunnelResetAndIdleKeepTheReason) {
     }
     EXPECT_EQ(io.close_mode, relay::CloseMode::kReset);
   }
+}
+
+// A certificate cache miss never runs on the loop: the session waits in kForging (the client has
+// seen nothing) while the worker forges; if that takes longer than the handshake timeout, the
+// client still gets the real server (tunnel on error), and the late certificate is ignored.
+TEST_F(HandlerTest, SlowForgeWaitsOffTheLoopThenTunnels) {
+  auto hold = hold_cert_worker();
+  const auto hello = hello_and_connect();
+  pump(0ms);
+  ASSERT_TRUE(server_->handshake_done()) << server_->failure().reason;
+  EXPECT_EQ(svc_->stats().forge_queued, 1u);
+  EXPECT_EQ(svc_->stats().forged, 0u);
+  EXPECT_TRUE(io_->take(Side::kClient).empty());  // no ServerHello before the certificate
+  EXPECT_TRUE(io_->paused[0]);
+  EXPECT_FALSE(io_->closed);
+  handler_->on_timeout(*io_, relay::TimeoutKind::kFirstBytes);
+  EXPECT_EQ(io_->reconnects, 1);
+  EXPECT_EQ(io_->take(Side::kServer), hello);  // replayed to a fresh upstream
+  EXPECT_EQ(io_->verdict, session::Verdict::kTunnel);
+  EXPECT_EQ(io_->reason, "tunnel on error: certificate not forged in time");
+  hold.reset();  // the certificate arrives after all
+  EXPECT_TRUE(io_->deliver_wakes(*handler_, 10s));
+  EXPECT_TRUE(io_->take(Side::kClient).empty());  // ignored: the session is a tunnel now
+  EXPECT_EQ(svc_->stats().forged, 0u);
+  handler_->on_data(*io_, Side::kServer, bytes_of("raw"));
+  EXPECT_EQ(io_->take(Side::kClient), std::vector<std::uint8_t>({'r', 'a', 'w'}));
+}
+
+// The connection goes while its certificate is forged: the worker's result lands in the shared
+// slot, the post is for nobody, nothing dangles (ASan build).
+TEST_F(HandlerTest, HandlerGoneWhileForgingIsSafe) {
+  auto hold = hold_cert_worker();
+  hello_and_connect();
+  pump(0ms);
+  ASSERT_EQ(svc_->stats().forge_queued, 1u);
+  handler_.reset();
+  hold.reset();
+  // The worker still delivers (the relay would drop it: the connection is gone).
+  EXPECT_EQ(io_->take_wakes(10s).size(), 1u);
 }
 
 TEST_F(HandlerTest, TunnelOnErrorOffResetsInstead) {
