@@ -26,13 +26,18 @@ HttpInspector::HttpInspector(std::string label, InspectorOptions options)
       options_(options),
       sides_{Side{HttpStream(Role::kRequest, options.limits)},
              Side{HttpStream(Role::kResponse, options.limits)}} {
-  if (options_.alpn_h2) sides_[1].stream.use_h2();
-  if (options_.block_quic) {
-    h2_rewriter_ = H2HeaderRewriter::create();
-    if (!h2_rewriter_) {
-      spdlog::warn("{}: no HPACK state (out of memory): HTTP/2 Alt-Svc headers stay as they are",
-                   label_);
-    }
+  if (options_.alpn_h2) start_h2();
+}
+
+void HttpInspector::start_h2() {
+  sides_[1].stream.use_h2();
+  // The HPACK state exists only for HTTP/2 sessions with QUIC blocking (ALPN h2 or the client
+  // preface, which comes before any server frame and before the client's SETTINGS).
+  if (!options_.block_quic || h2_rewriter_) return;
+  h2_rewriter_ = H2HeaderRewriter::create();
+  if (!h2_rewriter_) {
+    spdlog::warn("{}: no HPACK state (out of memory): HTTP/2 Alt-Svc headers stay as they are",
+                 label_);
   }
 }
 
@@ -103,7 +108,7 @@ void HttpInspector::on_step(std::size_t index, const Step& step) {
       }
       return;
     case Step::Kind::kH2Preface:
-      sides_[1].stream.use_h2();
+      start_h2();
       return;
     case Step::Kind::kH2FrameHeader: {
       ++side.h2_frames;

@@ -55,7 +55,7 @@ class HttpInspector final : public inspect::Inspector {
   const std::deque<Exchange>& exchanges() const { return exchanges_; }
   // Alt-Svc fields changed or removed (HTTP/1.x heads and HTTP/2 header blocks).
   std::uint64_t alt_svc_removed() const;
-  // The HTTP/2 header block rewriter (block_quic only; null otherwise).
+  // The HTTP/2 header block rewriter (block_quic and HTTP/2 only; null otherwise).
   const H2HeaderRewriter* h2_rewriter() const { return h2_rewriter_.get(); }
   bool h2() const { return sides_[0].stream.h2() || sides_[1].stream.h2(); }
 
@@ -76,6 +76,8 @@ class HttpInspector final : public inspect::Inspector {
   inspect::Verdict process(inspect::Direction direction, std::span<const std::uint8_t> in,
                            std::vector<std::uint8_t>* out);
   void on_step(std::size_t side_index, const Step& step);
+  // The session speaks HTTP/2: the server side parses frames; with block_quic, HPACK state.
+  void start_h2();
   // Server -> client under block_quic: what to forward for one step (rewritten heads, header
   // blocks re-encoded, ALTSVC frames dropped).
   void forward(Side& side, const Step& step, inspect::Bytes used, bool was_holding,

@@ -293,6 +293,33 @@ TEST(H2HeaderRewriter, UntouchedWithoutQuicBlocking) {
   EXPECT_FALSE(o.detail.contains("h2_header_blocks"));
 }
 
+TEST(H2HeaderRewriter, StartsOnTheClientPrefaceWithoutAlpn) {
+  // No ALPN h2 known (e.g. h2 with prior knowledge): the client preface starts HTTP/2 and the
+  // rewriter; an HTTP/1.1 session never gets HPACK state.
+  http::InspectorOptions options;
+  options.block_quic = true;
+  http::HttpInspector h1("https", options);
+  Bytes ignored;
+  std::string request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  h1.filter(Direction::kClientToServer, inspect::as_bytes(request), ignored);
+  EXPECT_EQ(h1.h2_rewriter(), nullptr);
+
+  Encoder server_hpack;
+  Bytes server = settings({});
+  append(server, header_frames(1, server_hpack.block(response(kBoth)), {}));
+  http::HttpInspector h2("https", options);
+  EXPECT_EQ(h2.h2_rewriter(), nullptr);
+  Bytes out;
+  h2.filter(Direction::kClientToServer, client_preface(), ignored);
+  ASSERT_NE(h2.h2_rewriter(), nullptr);
+  ASSERT_FALSE(h2.filter(Direction::kServerToClient, server, out).denied());
+  ClientView view = decode_server_stream(out);
+  ASSERT_EQ(view.error, "");
+  ASSERT_EQ(view.blocks.size(), 1u);
+  EXPECT_EQ(view.blocks[0].fields, expected(response(kBoth)));
+  EXPECT_EQ(h2.alt_svc_removed(), 1u);
+}
+
 TEST(H2HeaderRewriter, MalformedFirstBlockPassesThroughUnchanged) {
   Encoder server_hpack;
   Bytes server = settings({});
