@@ -41,6 +41,7 @@ inline constexpr std::uint16_t kSoftware = 0x8022;
 inline constexpr std::uint16_t kMsVersion = 0x8008;
 inline constexpr std::uint16_t kMsXorMappedAddress = 0x8020;
 inline constexpr std::uint16_t kMsSequenceNumber = 0x8050;
+inline constexpr std::uint16_t kMsAlternateMappedAddress = 0x8090;
 }  // namespace attr
 
 struct Attribute {

@@ -154,6 +154,10 @@ void Session::on_response(const Message& message) {
       ++allocations_;
     }
     if (relayed) allocation_->relayed = *relayed;
+    if (ms) {
+      if (auto alternate = address(message, attr::kMsAlternateMappedAddress, false))
+        allocation_->relayed_alternate = *alternate;
+    }
     if (reflexive) allocation_->reflexive = *reflexive;
     // A zero lifetime releases the allocation; keep the last granted lifetime for the record.
     if (lifetime && *lifetime) allocation_->lifetime = *lifetime;
@@ -237,6 +241,7 @@ nlohmann::json Session::detail() const {
       {"peers", peers}};
   if (allocation_) {
     json["allocation"] = {{"relayed", allocation_->relayed},
+                          {"relayed_alternate", allocation_->relayed_alternate},
                           {"reflexive", allocation_->reflexive},
                           {"lifetime", allocation_->lifetime},
                           {"refreshes", allocation_->refreshes},

@@ -25,7 +25,10 @@ struct PeerStats {
 };
 
 struct Allocation {
-  std::string relayed;    // relayed transport address
+  std::string relayed;  // relayed transport address
+  // [MS-TURN] 2.2.2.23: with MS-VERSION >= 4 and both families allocated, the IPv6 relayed
+  // address arrives in MS-ALTERNATE-MAPPED-ADDRESS (plain, like MAPPED-ADDRESS).
+  std::string relayed_alternate;
   std::string reflexive;  // the client's address as the server sees it
   std::uint32_t lifetime = 0;
   std::uint64_t refreshes = 0;

@@ -166,12 +166,15 @@ TEST(TurnInspector, MsTurnIpv6Allocation) {
                 MessageBuilder(0x0103, id, Dialect::kMsTurn)
                     .add_address(attr::kMappedAddress, ip_endpoint("2001:db8:5::20", 50000), false)
                     .add_address(attr::kMsXorMappedAddress, ip_endpoint("2001:db8::1", 40001), true)
+                    .add_address(attr::kMsAlternateMappedAddress,
+                                 ip_endpoint("2001:db8:5::21", 50002), false)
                     .add_u32(attr::kLifetime, 480)
                     .finish())});
   auto inspector = feed(flow);
   nlohmann::json detail = inspector->detail();
   EXPECT_EQ(detail["allocation"]["relayed"], "[2001:db8:5::20]:50000");
   EXPECT_EQ(detail["allocation"]["reflexive"], "[2001:db8::1]:40001");
+  EXPECT_EQ(detail["allocation"]["relayed_alternate"], "[2001:db8:5::21]:50002");
   EXPECT_EQ(detail["allocation"]["lifetime"], 480);
 }
 
