@@ -2,6 +2,7 @@
 // (PROTOCOL.md: sessions.list). The INFO column is the inspector's one-line summary (SIP user and
 // dialogs, TURN allocations, HTTP host); --json carries the inspector's full detail.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <ctime>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "agent/cli/agent_call.h"
 #include "agent/cli/output.h"
 #include "agent/config/names.h"
+#include "agent/session/session_types.h"
 
 namespace wb::cli {
 namespace {
@@ -47,6 +49,14 @@ void print_sessions(const nlohmann::json& sessions, const std::string& protocol)
   table.print(std::cout);
 }
 
+// "https, http, sips, sip, ms-turn, turn, tunnel or unknown" (the session table's labels).
+std::string protocol_choices() {
+  std::array<std::string_view, session::kAllProtocols.size()> names{};
+  for (std::size_t i = 0; i < names.size(); ++i)
+    names[i] = session::label(session::kAllProtocols[i]);
+  return config::one_of(names);
+}
+
 }  // namespace
 
 void add_sessions_command(CLI::App& app, Context& ctx) {
@@ -54,15 +64,15 @@ void add_sessions_command(CLI::App& app, Context& ctx) {
   static bool json = false;
   auto* cmd = add_leaf(app, "sessions", "Active sessions (filter with --protocol)", json);
   cmd->add_option("-p,--protocol", protocol,
-                  "Only sessions of this protocol: https, http, sips, sip, ms-turn, turn, tunnel, "
-                  "unknown");
+                  "Only sessions of this protocol: " + protocol_choices());
   cmd->callback([&ctx] {
-    const std::string wanted = lower(protocol);
-    if (!protocol.empty() && !config::is_one_of(config::kSessionProtocols, wanted)) {
-      return usage_error(ctx, "sessions",
-                         "unknown protocol '" + protocol + "' (expected " +
-                             config::one_of(config::kSessionProtocols) + ")");
+    const auto parsed = session::parse_protocol(protocol);
+    if (!protocol.empty() && !parsed) {
+      return usage_error(
+          ctx, "sessions",
+          "unknown protocol '" + protocol + "' (expected " + protocol_choices() + ")");
     }
+    const std::string wanted = parsed ? std::string(session::label(*parsed)) : "";
     nlohmann::json args = nlohmann::json::object();
     if (!wanted.empty()) args["protocol"] = wanted;
     auto result = call_agent(ctx, "sessions", "sessions.list", args);

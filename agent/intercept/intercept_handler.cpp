@@ -4,7 +4,7 @@
 
 #include <ctime>
 
-#include "agent/intercept/detection.h"
+#include "agent/policy/first_bytes.h"
 
 namespace wb::intercept {
 
@@ -173,7 +173,7 @@ void InterceptHandler::on_first_bytes(SessionIo& io) {
 }
 
 void InterceptHandler::decide_plaintext(SessionIo& io, const peek::Peek& peek) {
-  auto decision = svc_.policy().decide_plaintext(first_bytes_kind(peek), dst_);
+  auto decision = svc_.policy().decide_plaintext(policy::first_bytes_kind(peek), dst_);
   if (peek.status == peek::Status::kError && !peek.error.empty()) {
     decision.reason += " (" + peek.error + ")";
   }
@@ -489,8 +489,8 @@ void InterceptHandler::try_detect(SessionIo& io, bool server_first) {
         std::span<const std::uint8_t>(server_plain_).first(std::min(server_plain_.size(), max)));
     if (peek.need_more() && server_plain_.size() < max && !server_closed_) return;
   }
-  const auto decision =
-      svc_.policy().decide_inner(inner_kind(peek), hello_.sni, dst_, allow_undetected_, wall_now());
+  const auto decision = svc_.policy().decide_inner(policy::inner_kind(peek), hello_.sni, dst_,
+                                                   allow_undetected_, wall_now());
   start_decrypted(io, decision);
 }
 

@@ -1,7 +1,6 @@
 // The classifier proper: runs the detectors in priority order over at most kMaxPeekBytes and
 // combines their answers so the result is monotonic over growing prefixes (see peek.h).
 #include <algorithm>
-#include <cctype>
 #include <initializer_list>
 
 #include "agent/peek/detectors.h"
@@ -57,56 +56,6 @@ std::string_view kind_name(Kind kind) {
       return "turn-channel";
   }
   return "unknown";
-}
-
-namespace {
-constexpr std::pair<AppProtocol, std::string_view> kLabels[] = {
-    {AppProtocol::kUnknown, "unknown"}, {AppProtocol::kHttps, "https"},
-    {AppProtocol::kHttp, "http"},       {AppProtocol::kSips, "sips"},
-    {AppProtocol::kSip, "sip"},         {AppProtocol::kMsTurn, "ms-turn"},
-    {AppProtocol::kTurn, "turn"},       {AppProtocol::kTls, "tls"},
-    {AppProtocol::kTunnel, "tunnel"},
-};
-}  // namespace
-
-std::string_view label(AppProtocol protocol) {
-  for (const auto& [p, name] : kLabels) {
-    if (p == protocol) return name;
-  }
-  return "unknown";
-}
-
-bool parse_label(std::string_view text, AppProtocol& out) {
-  for (const auto& [p, name] : kLabels) {
-    if (std::equal(text.begin(), text.end(), name.begin(), name.end(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == b;
-        })) {
-      out = p;
-      return true;
-    }
-  }
-  return false;
-}
-
-AppProtocol app_protocol(Kind kind, bool inside_tls) {
-  switch (kind) {
-    case Kind::kHttp1:
-    case Kind::kHttp2:
-      return inside_tls ? AppProtocol::kHttps : AppProtocol::kHttp;
-    case Kind::kSip:
-      return inside_tls ? AppProtocol::kSips : AppProtocol::kSip;
-    case Kind::kPseudoTls:
-    case Kind::kMsTurn:
-      return AppProtocol::kMsTurn;
-    case Kind::kStun:
-    case Kind::kTurnChannel:
-      return AppProtocol::kTurn;
-    case Kind::kTls:
-      return inside_tls ? AppProtocol::kUnknown : AppProtocol::kTls;
-    case Kind::kUnknown:
-      break;
-  }
-  return AppProtocol::kUnknown;
 }
 
 std::uint16_t ClientHello::max_version() const {

@@ -41,26 +41,9 @@ enum class Kind : std::uint8_t {
 // "ms-turn", "turn-channel".
 std::string_view kind_name(Kind kind);
 
-// The protocol as operators see it in logs, `wirebump sessions` and `wirebump replay`.
-enum class AppProtocol : std::uint8_t {
-  kUnknown = 0,  // undetected: denied or relayed per policy
-  kHttps,        // HTTP/1.x or HTTP/2 inside TLS
-  kHttp,         // plaintext HTTP
-  kSips,         // SIP inside TLS
-  kSip,          // plaintext SIP
-  kMsTurn,       // pseudo-TLS hello, or MS-TURN framing (inside TLS or not)
-  kTurn,         // STUN/TURN or ChannelData (inside TLS or not)
-  kTls,          // TLS whose content has not been seen (not intercepted yet, or replayed)
-  kTunnel,       // relayed untouched (set by the agent, never by the classifier)
-};
-// "unknown", "https", "http", "sips", "sip", "ms-turn", "turn", "tls", "tunnel".
-std::string_view label(AppProtocol protocol);
-// Parses a label back (case-insensitive); false when it names nothing.
-bool parse_label(std::string_view text, AppProtocol& out);
-// Maps a detection to the operator label. inside_tls: the bytes were the first decrypted bytes
-// of an intercepted TLS session. A kTls detection outside TLS maps to kTls (its content decides
-// later); kTls inside TLS (TLS in TLS) is kUnknown.
-AppProtocol app_protocol(Kind kind, bool inside_tls);
+// The protocol as operators see it (HTTPS, SIPS, MS-TURN, TUNNEL, ...) is the session's
+// (agent/session/session_types.h: session::Protocol and its labels); the policy maps what this
+// classifier found to it (agent/policy/first_bytes.h, Policy::decide_plaintext/decide_inner).
 
 enum class Status : std::uint8_t {
   kNeedMore = 0,  // every protocol still possible needs more bytes; call again with more

@@ -4,14 +4,13 @@
 #include <chrono>
 
 #include "agent/policy/control.h"
+#include "agent/policy/first_bytes.h"
 #include "agent/policy/policy.h"
 #include "agent/replay/kernel_replay.h"
 #include "agent/session/session_types.h"
 
 namespace wb::replay {
 namespace {
-
-using policy::FirstBytes;
 
 std::string kind_name(policy::Decision::Kind kind) {
   switch (kind) {
@@ -25,28 +24,6 @@ std::string kind_name(policy::Decision::Kind kind) {
       return "deny";
   }
   return "unknown";
-}
-
-FirstBytes first_bytes(peek::Kind kind) {
-  switch (kind) {
-    case peek::Kind::kTls:
-      return FirstBytes::kTls;
-    case peek::Kind::kPseudoTls:
-      return FirstBytes::kPseudoTls;
-    case peek::Kind::kSip:
-      return FirstBytes::kSip;
-    case peek::Kind::kStun:
-    case peek::Kind::kTurnChannel:
-      return FirstBytes::kStunTurn;
-    case peek::Kind::kMsTurn:
-      return FirstBytes::kMsTurnFraming;
-    case peek::Kind::kHttp1:
-    case peek::Kind::kHttp2:
-      return FirstBytes::kHttp;
-    case peek::Kind::kUnknown:
-      break;
-  }
-  return FirstBytes::kUnknown;
 }
 
 // What the agent would do with a connection the kernel steered to it.
@@ -69,7 +46,7 @@ void agent_decision(FlowReport& r, policy::Policy& pol, const Endpoint& server) 
     d = pol.decide_tls(p.hello.sni, p.hello.alpn, dst, policy::Clock::now());
   } else {
     // Malformed first bytes are an undetected protocol to the policy.
-    d = pol.decide_plaintext(p.done() ? first_bytes(p.kind) : FirstBytes::kUnknown, dst);
+    d = pol.decide_plaintext(policy::first_bytes_kind(p), dst);
   }
   r.action = kind_name(d.kind);
   r.why = d.reason;

@@ -3,6 +3,7 @@
 // logs use (MS-TURN), so that every component names things the same way.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -51,5 +52,10 @@ std::string_view label(State state);
 
 // Inverse of label(Protocol), case-insensitive ("MS-TURN" and "ms-turn" both parse).
 std::optional<Protocol> parse_protocol(std::string_view text);
+// Every protocol, in the order operators read them (CLI help and validation messages). These
+// labels are the only ones: the classifier (agent/peek) names wire formats, not protocols.
+inline constexpr std::array<Protocol, 8> kAllProtocols = {
+    Protocol::kHttps,  Protocol::kHttp, Protocol::kSips,   Protocol::kSip,
+    Protocol::kMsTurn, Protocol::kTurn, Protocol::kTunnel, Protocol::kUnknown};
 
 }  // namespace wb::session

@@ -9,7 +9,6 @@
 namespace wb::test {
 namespace {
 
-using peek::AppProtocol;
 using peek::Kind;
 using peek::Status;
 
@@ -40,7 +39,6 @@ TEST(PseudoTls, ExactProtocolFactsBytesArePseudoTls) {
     EXPECT_EQ(p.consumed, 50u);
     EXPECT_TRUE(p.hello.sni.empty());
     EXPECT_EQ(p.hello.cipher_suites, (std::vector<std::uint16_t>{0x0018}));
-    EXPECT_EQ(peek::app_protocol(p.kind, false), AppProtocol::kMsTurn);
     // Anything after the 50 bytes is the caller's; the decision does not change.
     Bytes longer = hello;
     longer.push_back(0x02);
@@ -112,7 +110,6 @@ TEST(MsTurn, LyncAllocateIsMsTurn) {
   EXPECT_EQ(p.stun.length, 12);
   EXPECT_TRUE(p.stun.ms_magic_cookie);
   EXPECT_EQ(p.consumed, 32u);
-  EXPECT_EQ(peek::app_protocol(p.kind, true), AppProtocol::kMsTurn);
 }
 
 TEST(MsTurn, FramedAllocateAsFirstDecryptedBytes) {
@@ -148,7 +145,6 @@ TEST(Stun, Rfc5769SampleRequest) {
   EXPECT_TRUE(p.stun.cookie);
   EXPECT_FALSE(p.stun.ms_magic_cookie);
   EXPECT_EQ(p.consumed, 108u);
-  EXPECT_EQ(peek::app_protocol(p.kind, false), AppProtocol::kTurn);
   // Attributes that overrun the message length are an error, not a match.
   Bytes bad = req;
   bad[23] = 0x30;  // SOFTWARE length 0x10 -> 0x30
@@ -221,8 +217,6 @@ TEST(Sip, MicrosoftMethodsStatusLinesAndKeepalives) {
   peek::Peek st = client(text("SIP/2.0 200 OK\r\n"));
   EXPECT_EQ(st.kind, Kind::kSip);
   EXPECT_EQ(st.line.status, 200);
-  EXPECT_EQ(peek::app_protocol(Kind::kSip, true), AppProtocol::kSips);
-  EXPECT_EQ(peek::app_protocol(Kind::kSip, false), AppProtocol::kSip);
 }
 
 TEST(Http, RequestAndStatusLinesAndHttp2) {
@@ -239,8 +233,6 @@ TEST(Http, RequestAndStatusLinesAndHttp2) {
   ASSERT_TRUE(h2.done());
   EXPECT_EQ(h2.kind, Kind::kHttp2);
   EXPECT_EQ(h2.consumed, 24u);
-  EXPECT_EQ(peek::app_protocol(Kind::kHttp2, true), AppProtocol::kHttps);
-  EXPECT_EQ(peek::app_protocol(Kind::kHttp1, false), AppProtocol::kHttp);
 
   peek::Peek r = server(text("HTTP/1.1 301 Moved Permanently\r\nLocation: /\r\n\r\n"));
   EXPECT_EQ(r.kind, Kind::kHttp1);
@@ -260,7 +252,6 @@ TEST(Banner, UnknownServerFirstProtocols) {
     peek::Peek p = server(text(banner));
     ASSERT_TRUE(p.done()) << banner;
     EXPECT_EQ(p.kind, Kind::kUnknown) << banner;
-    EXPECT_EQ(peek::app_protocol(p.kind, true), AppProtocol::kUnknown);
   }
   // A custom binary banner inside TLS.
   EXPECT_EQ(server(hex("00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00")).kind,
@@ -269,21 +260,18 @@ TEST(Banner, UnknownServerFirstProtocols) {
   EXPECT_EQ(server(text("OPTIONS sip:a@b SIP/2.0\r\n")).kind, Kind::kSip);
 }
 
-TEST(Labels, RoundTripAndMapping) {
-  for (auto p : {AppProtocol::kUnknown, AppProtocol::kHttps, AppProtocol::kHttp, AppProtocol::kSips,
-                 AppProtocol::kSip, AppProtocol::kMsTurn, AppProtocol::kTurn, AppProtocol::kTls,
-                 AppProtocol::kTunnel}) {
-    AppProtocol back = AppProtocol::kUnknown;
-    ASSERT_TRUE(peek::parse_label(peek::label(p), back)) << peek::label(p);
-    EXPECT_EQ(back, p);
-  }
-  AppProtocol out;
-  EXPECT_TRUE(peek::parse_label("MS-TURN", out));
-  EXPECT_EQ(out, AppProtocol::kMsTurn);
-  EXPECT_FALSE(peek::parse_label("gopher", out));
-  EXPECT_EQ(peek::label(peek::app_protocol(Kind::kTls, false)), "tls");
-  EXPECT_EQ(peek::label(peek::app_protocol(Kind::kTls, true)), "unknown");  // TLS in TLS
-  EXPECT_EQ(peek::kind_name(Kind::kPseudoTls), "pseudo-tls");
+// Stable names (`wirebump replay` prints them).
+TEST(Kinds, StableNames) {
+  const std::pair<Kind, std::string_view> names[] = {{Kind::kUnknown, "unknown"},
+                                                     {Kind::kTls, "tls"},
+                                                     {Kind::kPseudoTls, "pseudo-tls"},
+                                                     {Kind::kSip, "sip"},
+                                                     {Kind::kHttp1, "http/1"},
+                                                     {Kind::kHttp2, "http/2"},
+                                                     {Kind::kStun, "stun"},
+                                                     {Kind::kMsTurn, "ms-turn"},
+                                                     {Kind::kTurnChannel, "turn-channel"}};
+  for (const auto& [kind, name] : names) EXPECT_EQ(peek::kind_name(kind), name);
 }
 
 }  // namespace

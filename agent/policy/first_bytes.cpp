@@ -1,9 +1,9 @@
-#include "agent/intercept/detection.h"
+#include "agent/policy/first_bytes.h"
 
-namespace wb::intercept {
+namespace wb::policy {
 
-policy::FirstBytes first_bytes_kind(const peek::Peek& peek) {
-  using FB = policy::FirstBytes;
+FirstBytes first_bytes_kind(const peek::Peek& peek) {
+  using FB = FirstBytes;
   if (peek.status != peek::Status::kDone) return FB::kUnknown;  // malformed or undecided
   switch (peek.kind) {
     case peek::Kind::kTls:
@@ -26,8 +26,8 @@ policy::FirstBytes first_bytes_kind(const peek::Peek& peek) {
   return FB::kUnknown;
 }
 
-policy::Inner inner_kind(const peek::Peek& peek) {
-  using In = policy::Inner;
+Inner inner_kind(const peek::Peek& peek) {
+  using In = Inner;
   if (peek.status != peek::Status::kDone) return In::kUndetected;
   switch (peek.kind) {
     case peek::Kind::kHttp1:
@@ -49,4 +49,4 @@ policy::Inner inner_kind(const peek::Peek& peek) {
   return In::kUndetected;
 }
 
-}  // namespace wb::intercept
+}  // namespace wb::policy
