@@ -92,6 +92,7 @@ struct Config {
   std::filesystem::path keylog;  // empty: no key log
   bool tunnel_on_error = true;
   std::chrono::seconds learned_tunnel_ttl{3600};
+  std::chrono::seconds pinning_window{2};  // 0: never learn from a client leaving silently
   Detect detect;
   SipMalformed sip_malformed = SipMalformed::kRelay;
   std::vector<PolicyRule> policy;
