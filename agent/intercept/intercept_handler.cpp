@@ -425,6 +425,7 @@ void InterceptHandler::client_progress(SessionIo& io) {
     return;
   }
   svc_.counters().intercepted.fetch_add(1, std::memory_order_relaxed);
+  client_handshake_done_ = std::chrono::steady_clock::now();
   phase_ = Phase::kDetect;
   record(io, Protocol::kUnknown, Verdict::kIntercept,
          forged_->issuer == certs::IssuerRole::trusted ? "intercepted"
@@ -473,10 +474,7 @@ void InterceptHandler::try_detect(SessionIo& io, bool server_first) {
     if (peek.need_more() && client_plain_.size() < max && !client_closed_) return;
   } else {
     if (client_closed_ && server_plain_.empty()) {
-      // The handshake completed and the client left without a byte: what a pinning client does
-      // when it finds our key instead of the one it expects.
-      client_rejected(io, "closed right after the handshake without sending data",
-                      policy::LearnReason::kClientClosedAfterHandshake);
+      client_left_silently(io);
       return;
     }
     if (server_plain_.empty()) {
@@ -492,6 +490,27 @@ void InterceptHandler::try_detect(SessionIo& io, bool server_first) {
   const auto decision = svc_.policy().decide_inner(policy::inner_kind(peek), hello_.sni, dst_,
                                                    allow_undetected_, wall_now());
   start_decrypted(io, decision);
+}
+
+void InterceptHandler::client_left_silently(SessionIo& io) {
+  // The handshake completed and the client left without a byte. Quickly, after offering ALPN:
+  // what a pinning client does when it finds our key instead of the one it expects (see
+  // InterceptOptions::pinning_window). Otherwise a health check or an idle client: not learned.
+  const auto window = svc_.options().pinning_window;
+  const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - client_handshake_done_);
+  if (window.count() > 0 && after <= window && !hello_.alpn.empty()) {
+    client_rejected(io,
+                    "closed " + std::to_string(after.count()) +
+                        " ms after the handshake without sending data (pinning)",
+                    policy::LearnReason::kClientClosedAfterHandshake);
+    return;
+  }
+  svc_.counters().closed_without_data.fetch_add(1, std::memory_order_relaxed);
+  const std::string why = hello_.alpn.empty()   ? "no ALPN offered (a health check?)"
+                          : window.count() == 0 ? "pinning detection off"
+                                                : "after " + std::to_string(after.count()) + " ms";
+  fail(io, CloseMode::kGraceful, "client closed without sending data; not learned: " + why);
 }
 
 void InterceptHandler::start_decrypted(SessionIo& io, const policy::Decision& decision) {

@@ -16,9 +16,11 @@
 //             made) on the certificate service's worker thread, and the session resumes on its
 //             loop through the relay's Waker (on_wake). Too slow (handshake timeout): tunnel.
 //   client    TLS server with the forged certificate (and an OCSP staple if asked). A client that
-//             rejects it (alert, close during the handshake, or close right after it without a
-//             byte of data, as pinning clients do) makes the destination learned: the next
-//             connection is tunnelled from the first byte.
+//             rejects it (alert, close during the handshake, or the pinning signature: offered
+//             ALPN, then closed within pinning_window of the handshake without a byte of data,
+//             as curl --pinnedpubkey does) makes the destination learned: the next connection is
+//             tunnelled from the first byte. A silent close without ALPN (a TLS health check) or
+//             after the window is only counted (closed_without_data).
 //   detect    the first decrypted bytes (the client's; the server's when the client stays silent
 //             for server_first_timeout) choose the inspector, or the undetected-protocol policy.
 //   relay     decrypted bytes pass through the inspector and are re-encrypted for the other leg.
@@ -97,6 +99,8 @@ class InterceptHandler final : public relay::Handler {
   void read_server_plaintext(relay::SessionIo& io);
   void read_client_plaintext(relay::SessionIo& io);
   void try_detect(relay::SessionIo& io, bool server_first_timeout);
+  // The client closed after the handshake without a byte: pinning (learned) or not.
+  void client_left_silently(relay::SessionIo& io);
   void start_decrypted(relay::SessionIo& io, const policy::Decision& decision);
   // Passes plaintext from `from` through the inspector into the other leg.
   bool forward_plaintext(relay::SessionIo& io, relay::Side from,
@@ -144,6 +148,7 @@ class InterceptHandler final : public relay::Handler {
   std::vector<std::uint8_t> client_plain_;  // decrypted, held until detection decides
   std::vector<std::uint8_t> server_plain_;
   bool server_first_expired_ = false;
+  std::chrono::steady_clock::time_point client_handshake_done_;  // the pinning window's start
   bool client_closed_ = false;  // client's TLS/TCP end reached (decrypted mode)
   bool server_closed_ = false;
   // Raw relay: FIN seen from each side, and which came first (for the close reason).

@@ -12,6 +12,7 @@ InterceptOptions options_from_config(const config::Config& cfg) {
   o.keylog = cfg.keylog.string();
   o.first_bytes_timeout = cfg.timeouts.first_bytes;
   o.handshake_timeout = cfg.timeouts.handshake;
+  o.pinning_window = cfg.pinning_window;
   o.max_peek_bytes = std::min<std::size_t>(cfg.limits.max_hello_bytes, peek::kMaxPeekBytes);
   o.inspectors.sip_deny_malformed = cfg.sip_malformed == config::SipMalformed::kDeny;
   o.inspectors.block_quic = cfg.block_quic;
@@ -77,6 +78,7 @@ InterceptStats InterceptService::stats() const {
   s.tunnelled = counters_.tunnelled.load();
   s.tunnelled_on_error = counters_.tunnelled_on_error.load();
   s.client_rejected = counters_.client_rejected.load();
+  s.closed_without_data = counters_.closed_without_data.load();
   s.denied = counters_.denied.load();
   s.inspected_plaintext = counters_.inspected_plaintext.load();
   s.forged = counters_.forged.load();
@@ -96,6 +98,7 @@ nlohmann::json to_json(const InterceptStats& s) {
           {"tunnelled", s.tunnelled},
           {"tunnelled_on_error", s.tunnelled_on_error},
           {"client_rejected", s.client_rejected},
+          {"closed_without_data", s.closed_without_data},
           {"denied", s.denied},
           {"inspected_plaintext", s.inspected_plaintext},
           {"forged", s.forged},

@@ -38,6 +38,13 @@ struct InterceptOptions {
   // first bytes decide (server-first protocols).
   std::chrono::milliseconds server_first_timeout{500};
   std::size_t max_peek_bytes = peek::kMaxPeekBytes;
+  // The pinning signature: a client that completes the handshake with the forged certificate,
+  // offered ALPN (it meant to speak an application protocol) and closes within this window
+  // without sending a byte is taken as pinning, and the destination is learned. curl
+  // --pinnedpubkey does exactly that (close_notify, then FIN: a clean close, so close_notify
+  // tells nothing). TLS health checks (`openssl s_client </dev/null`, haproxy check-ssl) offer
+  // no ALPN and are not learned; neither is a client idle for longer. 0: never learn from it.
+  std::chrono::milliseconds pinning_window{2000};
   inspect::Options inspectors;  // sip_deny_malformed, block_quic (alpn_h2 is per session)
 };
 
@@ -49,11 +56,13 @@ std::uint64_t thread_cpu_ns();
 
 struct InterceptStats {
   std::uint64_t sessions = 0;
-  std::uint64_t intercepted = 0;          // both handshakes completed
-  std::uint64_t tunnelled = 0;            // relayed untouched (policy, learned, detection off)
-  std::uint64_t tunnelled_on_error = 0;   // upstream handshake failed -> replayed and relayed
-  std::uint64_t client_rejected = 0;      // client refused the forged certificate / pinned
-  std::uint64_t denied = 0;               // by rule, undetected protocol, inspector
+  std::uint64_t intercepted = 0;         // both handshakes completed
+  std::uint64_t tunnelled = 0;           // relayed untouched (policy, learned, detection off)
+  std::uint64_t tunnelled_on_error = 0;  // upstream handshake failed -> replayed and relayed
+  std::uint64_t client_rejected = 0;     // client refused the forged certificate / pinned
+  std::uint64_t closed_without_data =
+      0;                     // handshake done, left silently, not the pinning signature
+  std::uint64_t denied = 0;  // by rule, undetected protocol, inspector
   std::uint64_t inspected_plaintext = 0;  // SIP / MS-TURN / STUN / HTTP without TLS
   std::uint64_t forged = 0;
   std::uint64_t forge_errors = 0;
@@ -86,9 +95,9 @@ class InterceptService {
 
   struct Counters {
     std::atomic<std::uint64_t> sessions{0}, intercepted{0}, tunnelled{0}, tunnelled_on_error{0},
-        client_rejected{0}, denied{0}, inspected_plaintext{0}, forged{0}, forge_errors{0},
-        forge_ns_total{0}, forge_ns_max{0}, forge_queued{0}, forge_wait_ns_total{0},
-        forge_wait_ns_max{0}, untrusted_upstreams{0};
+        client_rejected{0}, closed_without_data{0}, denied{0}, inspected_plaintext{0}, forged{0},
+        forge_errors{0}, forge_ns_total{0}, forge_ns_max{0}, forge_queued{0},
+        forge_wait_ns_total{0}, forge_wait_ns_max{0}, untrusted_upstreams{0};
   };
   Counters& counters() { return counters_; }
   void record_forge_time(std::uint64_t ns);

@@ -282,6 +282,16 @@ TEST_F(BridgeIntercept, PinningClientFailsOnceThenSucceedsTunnelled) {
   ASSERT_EQ(pin.exit_code, 0);
   std::string hash = pin.out.substr(0, pin.out.find_last_not_of("\n") + 1);
   const std::string args = "--cacert " + env->both_pem + " --pinnedpubkey sha256//" + hash;
+  // A TLS health check first: handshake, close_notify, no data, but no ALPN: not pinning.
+  const auto silent_before = counter("closed_without_data");
+  auto check = f().client(
+      "timeout 10 openssl s_client -connect 192.0.2.2:443 -servername "
+      "pinned.example.test </dev/null 2>&1",
+      20s);
+  EXPECT_TRUE(contains(check.out, "CONNECTED")) << check.out;
+  ASSERT_TRUE(eventually([&] { return counter("closed_without_data") == silent_before + 1; }, 10s))
+      << agent_log();
+  EXPECT_TRUE(learned("pinned.example.test").is_null()) << f().cli("tunnels list").out;
   auto first = curl("pinned.example.test", "192.0.2.2", args);
   EXPECT_NE(first.exit_code, 0) << first.out;
   ASSERT_TRUE(eventually([&] { return !learned("pinned.example.test").is_null(); }, 10s))
@@ -293,11 +303,13 @@ TEST_F(BridgeIntercept, PinningClientFailsOnceThenSucceedsTunnelled) {
   EXPECT_TRUE(contains(second.out, "HTTP 200")) << second.out;
   EXPECT_EQ(policy_counter("tunnelled_learned"), tunnelled_learned + 1);
   // First attempt: intercepted and rejected; second: tunnelled, saying it was learned.
-  auto ends = end_lines("pinned.example.test", 2);
-  ASSERT_EQ(ends.size(), 2u) << agent_log();
-  EXPECT_TRUE(contains(ends[0], "reason=\"client rejected interception: ")) << ends[0];
-  EXPECT_TRUE(contains(ends[1], "verdict=tunnel")) << ends[1];
-  EXPECT_TRUE(contains(ends[1], "reason=\"learned: client_closed_after_handshake (")) << ends[1];
+  auto ends = end_lines("pinned.example.test", 3);
+  ASSERT_EQ(ends.size(), 3u) << agent_log();
+  EXPECT_TRUE(contains(ends[0], "not learned: no ALPN offered")) << ends[0];
+  EXPECT_TRUE(contains(ends[1], "reason=\"client rejected interception: ")) << ends[1];
+  EXPECT_TRUE(contains(ends[1], "(pinning)")) << ends[1];
+  EXPECT_TRUE(contains(ends[2], "verdict=tunnel")) << ends[2];
+  EXPECT_TRUE(contains(ends[2], "reason=\"learned: client_closed_after_handshake (")) << ends[2];
 }
 
 TEST_F(BridgeIntercept, UndetectedProtocolDeniedThenAllowedByDestinationRule) {

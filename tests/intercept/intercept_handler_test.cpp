@@ -405,6 +405,41 @@ TEST_F(HandlerTest, HandlerGoneWhileForgingIsSafe) {
   EXPECT_EQ(io_->take_wakes(10s).size(), 1u);
 }
 
+// The pinning signature (curl --pinnedpubkey on the wire): handshake, close_notify, FIN, no
+// data, ALPN offered. Learned: the next connection is tunnelled.
+TEST_F(HandlerTest, PinningClientClosingRightAfterTheHandshakeIsLearned) {
+  pump();
+  ASSERT_TRUE(client_->handshake_done());
+  client_->shutdown();  // close_notify, as curl sends it
+  pump();
+  handler_->on_eof(*io_, Side::kClient);
+  ASSERT_TRUE(io_->closed);
+  EXPECT_NE(io_->close_reason.find("(pinning)"), std::string::npos) << io_->close_reason;
+  auto learned = policy_.learned().list(policy::Clock::now());
+  ASSERT_EQ(learned.size(), 1u);
+  EXPECT_EQ(learned[0].reason, policy::LearnReason::kClientClosedAfterHandshake);
+  EXPECT_EQ(svc_->stats().client_rejected, 1u);
+}
+
+// A TLS health check (`openssl s_client </dev/null`, haproxy check-ssl) does the same without
+// ALPN: not learned, counted, and the close reason says why.
+TEST_F(HandlerTest, HealthCheckWithoutAlpnIsNotLearned) {
+  client_ = TlsEndpoint::create(client_ctx_.get(), Role::kClient).value();
+  SSL_set_tlsext_host_name(client_->ssl(), "www.example.test");
+  pump();
+  ASSERT_TRUE(client_->handshake_done()) << client_->failure().reason;
+  client_->shutdown();
+  pump();
+  handler_->on_eof(*io_, Side::kClient);
+  ASSERT_TRUE(io_->closed);
+  EXPECT_EQ(io_->close_mode, relay::CloseMode::kGraceful);
+  EXPECT_NE(io_->close_reason.find("not learned: no ALPN offered"), std::string::npos)
+      << io_->close_reason;
+  EXPECT_EQ(policy_.learned().size(), 0u);
+  EXPECT_EQ(svc_->stats().closed_without_data, 1u);
+  EXPECT_EQ(svc_->stats().client_rejected, 0u);
+}
+
 TEST_F(HandlerTest, TunnelOnErrorOffResetsInstead) {
   policy_.set_tunnel_on_error(false);
   hello_and_connect();
