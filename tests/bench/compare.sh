@@ -153,8 +153,12 @@ measure_round() {  # cfg round
     cps "$cfg" "$r" "$cps_n"
     if [[ -n $prof ]]; then
       wait "$prof" || true
-      perf report -i "$dir/perf.data" --stdio --no-children --sort dso,sym --percent-limit 0.7 \
-        -g none 2>/dev/null | grep -v '^$' | head -60 >"$dir/perf-wb-intercept.txt" || true
+      {
+        echo "# wirebump agent, wb-intercept, new connections run of round 1: share by library, then by symbol"
+        perf report -i "$dir/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
+        perf report -i "$dir/perf.data" --stdio --no-children --sort dso,sym --percent-limit 0.7 \
+          -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+      } | sed 's/  *$//' >"$dir/perf-wb-intercept.txt" || true
     fi
     bulk "$cfg" "$r"
     ttfb "$cfg" "$r" "$ttfb_rate" "$ttfb_s"

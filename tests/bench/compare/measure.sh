@@ -50,6 +50,12 @@ mem_kib() {  # leader -> "pss_kib rss_kib"
     awk '/^Pss:/ {p += $2} /^Rss:/ {r += $2} END {print p + 0, r + 0}'
 }
 now() { date +%s.%N; }
+# SYNs the bridge namespace's listeners dropped (accept queue or SYN queue full): where a
+# middlebox loses connections under load. Absolute counters (-a), history file untouched (-s).
+drops() {
+  ip netns exec "$P-b" nstat -asz TcpExtListenDrops TcpExtTCPReqQFullDrop |
+    awk '$1 ~ /^TcpExt/ {s += $2} END {print s + 0}'
+}
 hz=$(getconf CLK_TCK)
 
 curl_base() {  # cfg -> the client's curl options for that configuration
@@ -74,16 +80,17 @@ check() {  # cfg round
 }
 
 cps() {  # cfg round n [ports metric]: new HTTPS connections/s, every request a new TCP+TLS connection
-  local cfg=$1 n=$3 ports=${4:-$(($3 * 10 + 100))} metric=${5:-cps} i c0 c1 t0 t1 ok leader
+  local cfg=$1 n=$3 ports=${4:-$(($3 * 10 + 100))} metric=${5:-cps} i c0 c1 t0 t1 d0 d1 ok leader
   mapfile -t opts < <(curl_base "$cfg")
   leader=$(cfg_leader "$cfg")
   { for ((i = 0; i < n; i++)); do echo "url = \"https://www.example.test/index.html?$i\""; echo 'output = "/dev/null"'; done; } >"$dir/urls"
   fresh_ports "$ports"
-  c0=$(cpu_ticks "$leader"); t0=$(now)
+  c0=$(cpu_ticks "$leader"); t0=$(now); d0=$(drops)
   ok=$(timeout 300 ip netns exec "$P-c" curl "${opts[@]}" -m 20 --parallel --parallel-max 32 \
     -H 'Connection: close' -w '%{http_code}\n' -K "$dir/urls" | grep -c '^200$' || true)
-  t1=$(now); c1=$(cpu_ticks "$leader")
+  t1=$(now); c1=$(cpu_ticks "$leader"); d1=$(drops)
   record "$cfg" "$2" "${metric}_ok" "$ok/$n"
+  record "$cfg" "$2" "${metric}_syn_drops" $((d1 - d0))
   record "$cfg" "$2" "$metric" "$(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", n / (b - a)}')"
   [[ -n $leader && $metric == cps ]] && ((ok > 0)) &&
     record "$cfg" "$2" cpu_ms_per_conn "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v n="$ok" 'BEGIN {printf "%.3f", c * 1000 / hz / n}')"
@@ -138,14 +145,16 @@ PY
 # TLS contexts, per-thread allocator arenas, helper processes) are not charged per connection.
 hold() {  # cfg n: start hold.py in the background (pid in $holder), wait until it reports
   : >"$dir/hold.out"
-  in_client python3 "$here/tests/bench/compare/hold.py" --addr "$(cfg_addr "$1")" --cafile "$bundle" \
+  # Not through in_client: a backgrounded function is a subshell, and $! would be the subshell,
+  # not hold.py (killing it would leave hold.py and its connections behind).
+  ip netns exec "$P-c" python3 "$here/tests/bench/compare/hold.py" --addr "$(cfg_addr "$1")" --cafile "$bundle" \
     --count "$2" --max-seconds "$hold_seconds" >"$dir/hold.out" 2>&1 &
   holder=$!
   for _ in $(seq 1 $((hold_seconds * 5 + 50))); do grep -q '^open' "$dir/hold.out" && break; sleep 0.2; done
 }
 unhold() { kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; sleep 2; }
 idle_mem() {  # cfg n
-  local cfg=$1 n=$2 leader m0 m1 line opened
+  local cfg=$1 n=$2 leader m0 m1 line opened live
   leader=$(cfg_leader "$cfg")
   fresh_ports 1000
   hold "$cfg" $((n / 10 < 100 ? n / 10 : 100))
@@ -155,14 +164,22 @@ idle_mem() {  # cfg n
   hold "$cfg" "$n"
   sleep 2
   m1=$(mem_kib "$leader")
+  # What counts is what the middlebox still holds: connections it closed behind the client's
+  # back sit in CLOSE-WAIT on the client, not ESTABLISHED.
+  live=$(in_client ss -Htn state established '( dport = :443 )' | wc -l)
   line=$(grep '^open' "$dir/hold.out" || echo "open 0 issuer=? (holder gave nothing)")
   unhold
   opened=$(awk '{print $2}' <<<"$line")
-  echo "  $cfg idle x$n: $line; PSS/RSS KiB before $m0, with them $m1" >&2
+  echo "  $cfg idle x$n: $line; still established $live; PSS/RSS KiB before $m0, with them $m1" >&2
   if [[ $line != *"issuer=$(cfg_issuer "$cfg") "* ]]; then
     record "$cfg" mem "idle_failed_$n" "${line// /_}"
     return 0
   fi
+  if ((live * 10 < opened * 9)); then
+    record "$cfg" mem "idle_failed_$n" "only_${live}_of_${opened}_still_established"
+    return 0
+  fi
+  opened=$live
   record "$cfg" mem "idle_open_$n" "$opened"
   record "$cfg" mem "idle_pss_kib_$n" "$(awk -v a="${m0% *}" -v b="${m1% *}" -v n="$opened" 'BEGIN {printf "%.1f", (b - a) / n}')"
   record "$cfg" mem "idle_rss_kib_$n" "$(awk -v a="${m0#* }" -v b="${m1#* }" -v n="$opened" 'BEGIN {printf "%.1f", (b - a) / n}')"

@@ -17,12 +17,15 @@ in_bridge() { ip netns exec "$P-b" "$@"; }
 peer_start_sslsplit() {
   local d=$dir/sslsplit pki=$dir/pki
   mkdir -p "$d"
+  # The "ssl" proxyspec (its man page: "plain ssl and tcp proxyspecs to avoid header
+  # modifications"): "https" rewrites every request to Connection: close, so sslsplit could hold
+  # no idle connection, and wirebump does not rewrite HTTP either.
   # VerifyPeer checks upstream certificates against OpenSSL's default store, pointed at the lab
   # CA with SSL_CERT_FILE (sslsplit has no option for a CA file of its own).
   printf 'VerifyPeer yes\n' >"$d/sslsplit.conf"
   ip netns exec "$P-b" env SSL_CERT_FILE="$pki/lab-ca.pem" setsid sslsplit -f "$d/sslsplit.conf" \
     -k "$pki/sslsplit-ca.key" -c "$pki/sslsplit-ca.pem" -K "$pki/sslsplit-leaf.key" \
-    https 0.0.0.0 "${peer_port[sslsplit]}" >"$d/log" 2>&1 &
+    ssl 0.0.0.0 "${peer_port[sslsplit]}" >"$d/log" 2>&1 &
   peer_leader[sslsplit]=$!
 }
 

@@ -43,10 +43,14 @@ def pct(samples, q):
 
 
 def fmt(x, digits=1):
+    if x == float("inf"):
+        return "timeout"
     return "-" if x is None else f"{x:,.{digits}f}"
 
 
 def ratio(x, y):
+    if x == float("inf") or y == float("inf"):
+        return "-"
     return "-" if x is None or not y else f"{x / y:.2f}"
 
 
@@ -68,16 +72,21 @@ def figures(rows, ttfb_dir):
         if os.path.exists(path):
             with open(path) as f:
                 samples = [float(x) for x in f if x.strip()]
+        # A connection that timed out is the slowest sample, not a missing one: it enters the
+        # percentiles as infinite (shown as "timeout"), so failures cannot flatter p99.
+        errors = sum(max(0, int(float(v))) for _, v in rows.get(cfg, {}).get("ttfb_errors", []))
+        samples += [float("inf")] * errors
         failed = [v for _, v in rows.get(cfg, {}).get("check_failed", [])]
         fig[cfg] = {
             "cps": median(rows, cfg, "cps"), "bulk": median(rows, cfg, "bulk_mbps"),
-            "p50": pct(samples, 0.5), "p99": pct(samples, 0.99), "n_ttfb": len(samples),
+            "p50": pct(samples, 0.5), "p99": pct(samples, 0.99), "n_ttfb": len(samples) - errors,
             "ttfb_errors": sum(int(float(v)) for _, v in rows.get(cfg, {}).get("ttfb_errors", [])),
             "client_cpu": median(rows, cfg, "ttfb_client_cpu"),
             "cpu_conn": median(rows, cfg, "cpu_ms_per_conn"), "cpu_gb": median(rows, cfg, "cpu_s_per_gb"),
             "failed": failed, "rounds_ok": len(rows.get(cfg, {}).get("cps", [])),
             "cps_all": [v for _, v in rows.get(cfg, {}).get("cps", [])],
             "conns_ok": [v for _, v in rows.get(cfg, {}).get("cps_ok", [])],
+            "syn_drops": [v for _, v in rows.get(cfg, {}).get("cps_syn_drops", [])],
             "reuse": median(rows, cfg, "cps_reuse"),
             "reuse_ok": [v for _, v in rows.get(cfg, {}).get("cps_reuse_ok", [])],
         }
@@ -143,7 +152,7 @@ def targets(fig, counts):
         out.append(line("new conns/s >= 0.6 x direct", w["cps"] >= 0.6 * d["cps"], f"{w['cps'] / d['cps']:.2f} x"))
     if w["bulk"] and d["bulk"]:
         out.append(line("bulk >= 0.5 x direct", w["bulk"] >= 0.5 * d["bulk"], f"{w['bulk'] / d['bulk']:.2f} x"))
-    if w["p50"] and d["p50"]:
+    if w["p50"] and d["p50"] and w["p50"] != float("inf"):
         out.append(line("TTFB p50 <= 1.5 x direct", w["p50"] <= 1.5 * d["p50"], f"{w['p50'] / d['p50']:.2f} x"))
     for n in counts:
         pss = w.get(f"idle_pss_kib_{n}")
@@ -163,7 +172,7 @@ def charts(fig, counts, outdir, title):
             g = fig[cfg]
             vals = [g["cps"], g["bulk"], g["p50"], g["p99"], g["cpu_conn"], g["cpu_gb"]]
             vals += [g.get(f"idle_pss_kib_{n}") for n in counts]
-            f.write(cfg + " " + " ".join("NaN" if v is None else str(v) for v in vals) + "\n")
+            f.write(cfg + " " + " ".join("NaN" if v is None or v == float("inf") else str(v) for v in vals) + "\n")
     plots = [("cps", "new HTTPS connections/s (fresh TCP+TLS each)", "using 2:xtic(1) title 'conns/s'"),
              ("bulk", f"bulk download MB/s", "using 3:xtic(1) title 'MB/s'"),
              ("ttfb", "TTFB ms, open loop (p50, p99)", "using 4:xtic(1) title 'p50', '' using 5 title 'p99'"),
@@ -215,7 +224,8 @@ def main():
             notes.append(f"- **{cfg} FAILED its check** in {len(f['failed'])} round(s): {f['failed'][0].replace('_', ' ')}")
         if f["cps_all"]:
             notes.append(f"- {cfg}: conns/s per round {', '.join(f['cps_all'])} (answered {', '.join(f['conns_ok'])}); "
-                         f"TTFB samples {f['n_ttfb']}, errors {f['ttfb_errors']}, client CPU share {f['client_cpu']}")
+                         f"TTFB samples {f['n_ttfb']}, errors (timeouts) {f['ttfb_errors']}, client CPU share {f['client_cpu']}"
+                         + (f"; SYNs dropped by the bridge's listeners {', '.join(f['syn_drops'])}" if f["syn_drops"] else ""))
     text = "\n".join([
         BEGIN,
         f"Run {now} on {machine()}; load average {meta.get('load_start')} at the start, {meta.get('load_end')} at the end; "
