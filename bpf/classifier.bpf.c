@@ -64,8 +64,18 @@ static __always_inline void wb_decide_tcp(struct __sk_buff* skb, struct wb_curso
       d->reason = WB_REASON_INTERCEPT_OFF;
     } else if (l2->tags || skb->vlan_present) {
       d->reason = WB_REASON_TAGGED;
-    } else if (!wb_can_steer(cfg) || wb_assign_listener(skb, l3->v6, wb_dry_run(cfg))) {
+    } else if (!wb_can_steer(cfg) || !wb_has_listener(l3->v6)) {
       d->reason = WB_REASON_AGENT_DOWN; /* fail open: the SYN goes to the server */
+    } else if (wb_time_wait_holds(skb, l3, tcp.source, tcp.dest)) {
+      /* Not assigned: the local stack's lookup meets the TIME_WAIT socket, which accepts a new
+       * SYN and asks for a listener; wb_sk_lookup below answers with the agent's, because the
+       * tuple is in wb_tw_syn. */
+      __u8 one = 1;
+      bpf_map_update_elem(&wb_tw_syn, &d->key, &one, BPF_ANY);
+      d->reason = WB_REASON_STEER_TIME_WAIT;
+      d->steer = 1;
+    } else if (wb_assign_listener(skb, l3->v6, wb_dry_run(cfg))) {
+      d->reason = WB_REASON_AGENT_DOWN;
     } else {
       d->reason = WB_REASON_STEER_SYN;
       d->steer = 1;
@@ -188,6 +198,42 @@ int wb_tc_ingress(struct __sk_buff* skb) {
   if (d.drop) return TC_ACT_SHOT;
   if (d.steer && !wb_dry_run(cfg)) return wb_divert(skb, cfg);
   return TC_ACT_OK;
+}
+
+/* Socket lookup in the bridge's network namespace, attached by the agent (wb_sk_lookup_link):
+ * hands a SYN that the classifier marked in wb_tw_syn to the agent's listener, when the kernel
+ * asks for a listener for it (the TIME_WAIT socket that held its tuple accepted the new SYN).
+ * Every other lookup passes untouched. */
+SEC("sk_lookup")
+int wb_sk_lookup(struct bpf_sk_lookup* ctx) {
+  if (ctx->protocol != IPPROTO_TCP) return SK_PASS;
+  struct wb_flow_key key = {.l4_proto = IPPROTO_TCP};
+  int v6 = ctx->family == 10; /* AF_INET6 */
+  if (v6) {
+    /* One 32-bit context load at a time (the verifier's rule for these fields). */
+    __u32 word;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      word = ctx->remote_ip6[i];
+      __builtin_memcpy(key.saddr + 4 * i, &word, 4);
+      word = ctx->local_ip6[i];
+      __builtin_memcpy(key.daddr + 4 * i, &word, 4);
+    }
+  } else {
+    __u32 remote = ctx->remote_ip4, local = ctx->local_ip4;
+    wb_v4_mapped(key.saddr, remote);
+    wb_v4_mapped(key.daddr, local);
+  }
+  key.sport = ctx->remote_port; /* network order, like the classifier's key */
+  key.dport = bpf_htons(ctx->local_port);
+  if (!bpf_map_lookup_elem(&wb_tw_syn, &key)) return SK_PASS;
+  bpf_map_delete_elem(&wb_tw_syn, &key);
+  __u32 slot = v6 ? WB_LISTENER_V6 : WB_LISTENER_V4;
+  struct bpf_sock* sk = bpf_map_lookup_elem(&wb_listener, &slot);
+  if (!sk) return SK_PASS; /* agent gone: the kernel answers as it would without us */
+  bpf_sk_assign(ctx, sk, 0);
+  bpf_sk_release(sk);
+  return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

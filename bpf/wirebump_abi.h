@@ -26,6 +26,9 @@
 #define WB_MAP_CLASSES "wb_classes"   /* per-CPU array[WB_CLASS_MAX] of wb_counter */
 #define WB_MAP_LISTENER "wb_listener" /* SOCKMAP[2]: the agent's transparent listeners */
 #define WB_MAP_PEERS "wb_peers"       /* DEVMAP ingress ifindex -> egress port (XDP fast path) */
+#define WB_MAP_TW_SYN "wb_tw_syn"     /* LRU hash wb_flow_key (SYN's tuple) -> __u8: for sk_lookup */
+/* The pinned bpf_link of wb_sk_lookup on the bridge's network namespace (not a map). */
+#define WB_LINK_SK_LOOKUP "wb_sk_lookup_link"
 
 #define WB_FLOWS_MAX 65536
 
@@ -69,6 +72,10 @@ enum wb_reason {
   WB_REASON_TO_BRIDGE, /* BYPASS: addressed to the bridge's own MAC; the bridge delivers it */
   WB_REASON_TAGGED,    /* BYPASS: VLAN-tagged SYN to a candidate port (agent serves untagged) */
   WB_REASON_XDP_FAST,  /* BYPASS: known-bypass flow redirected port to port by XDP */
+  WB_REASON_STEER_TIME_WAIT, /* STEER: SYN to a candidate port whose 4-tuple an old agent
+                              * socket holds in TIME_WAIT (client reusing its port): delivered
+                              * without an assign so the kernel's TIME_WAIT handling recycles it,
+                              * then wb_sk_lookup hands it to the listener */
   WB_REASON_MAX
 };
 
@@ -158,6 +165,7 @@ WB_ABI_ASSERT_SIZE(struct wb_lpm_v6, 20);
 static inline enum wb_verdict wb_reason_verdict(enum wb_reason reason) {
   if (reason == WB_REASON_QUIC_BLOCKED) return WB_VERDICT_DROP;
   if (reason >= WB_REASON_STEER_SYN && reason <= WB_REASON_STEER_SERVER) return WB_VERDICT_STEER;
+  if (reason == WB_REASON_STEER_TIME_WAIT) return WB_VERDICT_STEER;
   return WB_VERDICT_BYPASS;
 }
 

@@ -63,7 +63,9 @@ void print_status(const nlohmann::json& s) {
     }
   }
   std::cout << "\nsessions       " << number(sessions, "active") << " active (max "
-            << text(sessions, "max") << ", refused " << number(sessions, "refused") << ")\n";
+            << text(sessions, "max") << ", refused " << number(sessions, "refused") << ")\n"
+            << "per client     max " << text(sessions, "max_per_client") << ", refused "
+            << number(sessions, "refused_per_client") << "\n";
   if (!by_protocol.empty()) by_protocol.print(std::cout);
 
   if (s.contains("certs") && s["certs"].is_object()) {

@@ -1,9 +1,9 @@
 #include "agent/daemon/agent.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <thread>
 
@@ -32,22 +32,13 @@ netsetup::NetSpec net_spec(const config::Config& cfg) {
 }
 
 // From the client's own address AND port to the original destination: the server (and its logs)
-// see exactly the client's socket. The relay's default lets the kernel pick the port.
-// A second upstream for the same session (tunnel on error: reconnect_upstream) takes a port the
-// kernel picks: the dropped first upstream still holds the client's port until its asynchronous
-// close completes, so binding it again fails with EADDRINUSE. Sessions seen are remembered per
-// worker thread (the resolver runs there) in a small ring: ids only grow and a reconnect follows
-// its first connect within one handshake.
+// see exactly the client's socket. The relay's default lets the kernel pick the port. When one of
+// the agent's own sockets still holds that port (an earlier upstream of a client that reuses its
+// source port, in TIME_WAIT), the relay falls back to a kernel-chosen port by itself (counted in
+// relay.upstream_port_fallback); a reconnect (tunnel on error) closes the dropped upstream
+// synchronously, so it gets the client's port again.
 relay::UpstreamResolver client_socket_upstream() {
   return [](const relay::ConnectionInfo& info) -> Result<relay::UpstreamPlan> {
-    constexpr std::size_t kRecent = 1024;
-    thread_local std::array<std::uint64_t, kRecent> recent{};
-    thread_local std::size_t next = 0;
-    const bool again = info.session_id != 0 &&
-                       std::find(recent.begin(), recent.end(), info.session_id) != recent.end();
-    if (again)
-      return relay::UpstreamPlan{info.original_destination, info.client.with_port(0), true};
-    if (info.session_id != 0) recent[next++ % kRecent] = info.session_id;
     return relay::UpstreamPlan{info.original_destination, info.client, true};
   };
 }
@@ -81,7 +72,29 @@ std::string mac_string(const std::array<std::uint8_t, 6>& mac) {
   return text;
 }
 
+// Every session holds two sockets (client side and upstream). Raises the soft open-files limit
+// to the hard one and warns when that still cannot hold max_sessions (deploy/wirebump.service
+// sets LimitNOFILE for the configuration's upper bound): beyond it accepts fail with EMFILE and
+// the relay re-arms them on its next tick, so new connections stall instead of being counted.
+void check_open_files_limit(std::uint32_t max_sessions) {
+  constexpr rlim_t kSpare = 1024;  // listeners, rings, control socket, BPF objects, logs
+  const rlim_t needed = 2 * static_cast<rlim_t>(max_sessions) + kSpare;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur < needed) {
+    spdlog::warn(
+        "open files limit {} is below 2 x limits.max_sessions ({}) + {}: raise LimitNOFILE "
+        "(ulimit -n) to at least {}",
+        limit.rlim_cur, max_sessions, kSpare, needed);
+  }
+}
+
 Status bring_up(Agent::Parts& p) {
+  check_open_files_limit(p.cfg.limits.max_sessions);
   WB_TRY(control::prepare_private_dir(p.cfg.run_dir));
   WB_TRY_ASSIGN(p.bridge, netsetup::setup_network(net_spec(p.cfg), netsetup_record_path(p.cfg)));
   spdlog::info("bridge {} (ifindex {}, {}){}: ports {}", p.bridge.bridge.name,
@@ -99,6 +112,7 @@ Status bring_up(Agent::Parts& p) {
       AttachResult attached,
       attach_ports(*p.dp, ports, xdp.value_or(datapath::XdpMode::off), attach_record_path(p.cfg)));
   p.tc_attached = attached.attached;
+  WB_TRY(p.dp->attach_sk_lookup());
   p.tc_kept = attached.kept;
   spdlog::info("datapath {} ({} pins): classifier attached on {} port(s), already running on {}",
                p.cfg.pin_dir.string(), fresh ? "new" : "reused", attached.attached, attached.kept);
@@ -106,7 +120,8 @@ Status bring_up(Agent::Parts& p) {
   WB_TRY_ASSIGN(p.certs, open_cert_service(p.cfg, p.bridge.bridge.name));
   p.cert_maintenance = std::make_unique<CertMaintenance>(*p.certs, std::chrono::seconds(5));
 
-  p.table = std::make_unique<session::SessionTable>(p.cfg.limits.max_sessions);
+  p.table = std::make_unique<session::SessionTable>(p.cfg.limits.max_sessions,
+                                                    p.cfg.limits.max_sessions_per_client);
   relay::HandlerFactory factory = p.options.handler_factory;
   if (!factory) {
     WB_TRY_ASSIGN(p.interception, start_interception(p.cfg, *p.certs));

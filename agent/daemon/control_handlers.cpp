@@ -59,6 +59,7 @@ json relay_json(const relay::RelayStats& s) {
           {"overflow_tunnelled", s.overflow_tunnelled},
           {"closed", s.closed},
           {"upstream_failed", s.upstream_failed},
+          {"upstream_port_fallback", s.upstream_port_fallback},
           {"bytes_from_client", s.bytes_from_client},
           {"bytes_from_server", s.bytes_from_server},
           {"active", s.active},
@@ -124,6 +125,8 @@ Result<json> status(Agent::Parts& p) {
         {"max", p.table->max_sessions()},
         {"opened", p.table->opened()},
         {"refused", p.table->refused()},
+        {"max_per_client", p.table->max_per_client()},
+        {"refused_per_client", p.table->refused_per_client()},
         {"by_protocol", by_protocol}}},
       {"relay", relay_json(p.relay->stats())},
   };

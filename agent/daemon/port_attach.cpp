@@ -17,12 +17,6 @@
 namespace wb::daemon {
 namespace {
 
-// The identity of wirebump's tc filter on a port. It must equal kTcHandle / kTcPriority in
-// agent/datapath/datapath.cpp (which keeps them private); the agent e2e test that restarts the
-// agent and checks the attached program id is unchanged fails if they ever diverge.
-constexpr __u32 kTcHandle = 0x7762;
-constexpr __u32 kTcPriority = 0x7762;
-
 struct ProgInfo {
   std::array<std::uint8_t, BPF_TAG_SIZE> tag{};
   std::vector<__u32> map_ids;
@@ -112,17 +106,6 @@ Status save_attach_record(const std::string& path, const AttachRecord& record) {
   return netsetup::write_file_atomic(path, to_json_text(record));
 }
 
-Result<unsigned> attached_tc_program(int ifindex) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  int err = bpf_tc_query(&hook, &opts);
-  if (err == -ENOENT || err == -EINVAL) return 0u;  // no filter / no clsact qdisc
-  if (err != 0) {
-    return errno_error(-err, "query tc ingress on ifindex " + std::to_string(ifindex));
-  }
-  return static_cast<unsigned>(opts.prog_id);
-}
-
 Result<AttachResult> attach_ports(datapath::Datapath& dp, const std::vector<PortToAttach>& ports,
                                   datapath::XdpMode xdp, const std::string& record_path) {
   AttachRecord record;
@@ -139,7 +122,7 @@ Result<AttachResult> attach_ports(datapath::Datapath& dp, const std::vector<Port
       }
       *entry = PortAttach{port.name, port.ifindex};
     }
-    WB_TRY_ASSIGN(unsigned current, attached_tc_program(port.ifindex));
+    WB_TRY_ASSIGN(unsigned current, datapath::Datapath::attached_tc_program(port.ifindex));
     bool keep = false;
     if (current != 0) {
       WB_TRY_ASSIGN(keep, runs_same_program(dp, current));

@@ -53,7 +53,4 @@ Result<AttachResult> attach_ports(datapath::Datapath& dp, const std::vector<Port
 // Ports that no longer exist are skipped. Best effort: the first error is returned.
 Status detach_ports(const std::string& record_path);
 
-// The id of the wirebump classifier attached to the ingress of ifindex, 0 when none.
-Result<unsigned> attached_tc_program(int ifindex);
-
 }  // namespace wb::daemon

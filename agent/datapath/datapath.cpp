@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,9 +25,10 @@ namespace {
 constexpr __u32 kTcHandle = 0x7762;  // "wb"
 constexpr __u32 kTcPriority = 0x7762;
 
-constexpr const char* kMapNames[] = {
-    WB_MAP_CONFIG, WB_MAP_PORTS,    WB_MAP_SRC_V4,  WB_MAP_SRC_V6,   WB_MAP_DST_V4, WB_MAP_DST_V6,
-    WB_MAP_FLOWS,  WB_MAP_COUNTERS, WB_MAP_CLASSES, WB_MAP_LISTENER, WB_MAP_PEERS};
+constexpr const char* kPinNames[] = {
+    WB_MAP_CONFIG, WB_MAP_PORTS,  WB_MAP_SRC_V4,    WB_MAP_SRC_V6,  WB_MAP_DST_V4,
+    WB_MAP_DST_V6, WB_MAP_FLOWS,  WB_MAP_COUNTERS,  WB_MAP_CLASSES, WB_MAP_LISTENER,
+    WB_MAP_PEERS,  WB_MAP_TW_SYN, WB_LINK_SK_LOOKUP};
 
 std::string pin_path(const std::string& dir, const char* name) {
   return dir + "/" + name;
@@ -119,6 +121,7 @@ Result<std::unique_ptr<Datapath::Impl>> load(const std::string& pin_dir, OpenOpt
 }  // namespace
 
 Datapath::Impl::~Impl() {
+  if (sk_lookup_link) bpf_link__destroy(sk_lookup_link);  // the pin keeps it attached
   if (xdp) wb_xdp__destroy(xdp);
   if (classifier) wb_classifier__destroy(classifier);
 }
@@ -156,7 +159,7 @@ Result<Datapath> Datapath::open_unpinned() {
 }
 
 Status Datapath::remove_pins(const std::string& pin_dir) {
-  for (const char* name : kMapNames) {
+  for (const char* name : kPinNames) {
     std::string path = pin_path(pin_dir, name);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_error("unpin " + path);
   }
@@ -184,6 +187,34 @@ Status Datapath::detach_tc(int ifindex) {
   // ENOENT: no such filter; EINVAL: no clsact qdisc at all. Both mean "not attached".
   if (err && err != -ENOENT && err != -EINVAL)
     return bpf_error(err, "detach tc ingress on ifindex " + std::to_string(ifindex));
+  return {};
+}
+
+Result<unsigned> Datapath::attached_tc_program(int ifindex) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  int err = bpf_tc_query(&hook, &opts);
+  if (err == -ENOENT || err == -EINVAL) return 0u;  // no filter / no clsact qdisc
+  if (err) return bpf_error(err, "query tc ingress on ifindex " + std::to_string(ifindex));
+  return static_cast<unsigned>(opts.prog_id);
+}
+
+Status Datapath::attach_sk_lookup() {
+  if (impl_->pin_dir.empty()) {
+    return make_error(std::errc::invalid_argument, "sk_lookup needs a pinned datapath");
+  }
+  const std::string path = pin_path(impl_->pin_dir, WB_LINK_SK_LOOKUP);
+  // An agent restart finds it still attached (the pin holds the link) with the same maps.
+  if (UniqueFd pinned(bpf_obj_get(path.c_str())); pinned) return {};
+  UniqueFd netns(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!netns) return errno_error("open /proc/self/ns/net");
+  bpf_link* link = bpf_program__attach_netns(impl_->classifier->progs.wb_sk_lookup, netns.get());
+  if (!link) return errno_error("attach sk_lookup to the network namespace");
+  if (int err = bpf_link__pin(link, path.c_str())) {
+    bpf_link__destroy(link);
+    return bpf_error(err, "pin " + path);
+  }
+  impl_->sk_lookup_link = link;
   return {};
 }
 

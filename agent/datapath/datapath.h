@@ -84,6 +84,9 @@ class Datapath {
   // Detach without an instance: the tc filter wirebump installs (fixed handle/priority) on the
   // ingress of ifindex, and any XDP program on ifindex. Not attached = success.
   static Status detach_tc(int ifindex);
+  // The id of the program in wirebump's tc filter on ifindex's ingress; 0 when there is none
+  // (or no clsact qdisc). The filter's handle and priority stay private to the datapath.
+  static Result<unsigned> attached_tc_program(int ifindex);
   static Status detach_xdp(int ifindex);
   // Deletes the clsact qdisc of ifindex (with every filter on it). Only for a qdisc that
   // attach_tc() reported it created.
@@ -103,6 +106,12 @@ class Datapath {
   // path for real NICs. Like attach_tc, this acts in the calling thread's network namespace,
   // and the DEVMAP resolves peer_ifindex there too: call it inside the bridge's namespace.
   Status attach_xdp(int ifindex, XdpMode mode, int peer_ifindex = 0);
+  // The socket-lookup program on the calling thread's network namespace, pinned (WB_LINK_SK_
+  // LOOKUP) so it survives agent restarts; remove_pins() detaches it. It hands a SYN whose
+  // 4-tuple an old agent socket still held in TIME_WAIT to the listener (see the classifier's
+  // WB_REASON_STEER_TIME_WAIT); without it such a client stalls until the TIME_WAIT expires.
+  // Kept when already attached. Needs a pinned datapath.
+  Status attach_sk_lookup();
 
   Status set_config(const wb_config& config);
   Result<wb_config> config() const;

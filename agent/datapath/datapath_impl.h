@@ -16,6 +16,7 @@ struct Datapath::Impl {
   std::string pin_dir;  // empty: unpinned
   wb_classifier* classifier = nullptr;
   wb_xdp* xdp = nullptr;
+  bpf_link* sk_lookup_link = nullptr;  // attach_sk_lookup(); pinned
   ~Impl();
 
   // fd of a map by name (WB_MAP_*), from the classifier object; -1 if unknown.

@@ -26,6 +26,13 @@ struct SideState {
   bool shutdown_done = false;
   bool sending = false;     // one send from the queue towards this side is in flight
   bool above_high = false;  // the queue towards this side crossed the high watermark
+  // Splice path (relay_untouched, worker_splice.cpp). The pipe carries bytes read from THIS side
+  // towards the other one; it exists only once this side sent a bulk transfer.
+  bool splice = false;              // bulk seen: read this side by poll + splice, not recv
+  bool poll_in_armed = false;       // a POLLIN poll on this side's socket is in flight
+  bool poll_out_armed = false;      // a POLLOUT poll on this side's socket is in flight
+  std::uint32_t in_pipe = 0;        // bytes in this side's pipe, not yet spliced to the other side
+  std::array<int, 2> pipe{-1, -1};  // read end, write end
 };
 
 struct Connection {
@@ -40,6 +47,7 @@ struct Connection {
   SendQueue retired;  // bytes of a dropped upstream that a cancelled send may still reference
   std::array<std::uint64_t, 2> bytes_from{0, 0};
 
+  bool untouched = false;  // the handler called relay_untouched(): the relay forwards bytes
   bool connecting = false;
   bool connected = false;
   bool closing = false;          // teardown started

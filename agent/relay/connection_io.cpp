@@ -105,6 +105,9 @@ Status ConnectionIo::connect_upstream() {
 Status ConnectionIo::reconnect_upstream() {
   Connection& c = *worker_.slot(index_);
   if (c.closing || c.close_requested) return make_error(std::errc::not_connected, "closing");
+  if (c.untouched) {  // bytes may sit in a pipe towards the old upstream
+    return make_error(std::errc::operation_not_permitted, "reconnect after relay_untouched");
+  }
   // Closed synchronously (reset, in-flight operations cancelled and reaped first) so that the
   // fresh upstream can bind the same client address and port again.
   if (c.fd[1] >= 0) worker_.drop_fd(index_, Side::kServer, /*reset=*/true, /*now=*/true);
@@ -170,6 +173,10 @@ void ConnectionIo::set_inspection(std::string brief, nlohmann::json detail) {
   Connection& c = *worker_.slot(index_);
   if (c.entry != nullptr)
     worker_.table_.set_inspection(c.entry, std::move(brief), std::move(detail));
+}
+
+void ConnectionIo::relay_untouched() {
+  worker_.slot(index_)->untouched = true;
 }
 
 Waker ConnectionIo::waker() {

@@ -27,6 +27,7 @@ class ConnectionIo final : public SessionIo {
   void set_sni(std::string_view sni) override;
   void set_verdict(session::Verdict verdict, std::string_view reason) override;
   void set_inspection(std::string brief, nlohmann::json detail) override;
+  void relay_untouched() override;
   Waker waker() override;
 
  private:

@@ -165,6 +165,15 @@ class SessionIo {
   // An inspector's one-line brief and full state (`wirebump sessions --json`).
   virtual void set_inspection(std::string brief, nlohmann::json detail) = 0;
 
+  // ---- fast path ----
+  // The handler no longer needs to see bytes: from now on the relay forwards them itself in both
+  // directions (io_uring poll + splice(2) through a pipe per direction for bulk transfers, no
+  // copy through user space) and on_data is no longer called. Half-close, resets, backpressure,
+  // byte counters, timeouts and every other callback work as before. Irreversible:
+  // reconnect_upstream() fails afterwards. Not pure: an implementation without a fast path
+  // keeps calling on_data, so a handler keeps forwarding what on_data gives it.
+  virtual void relay_untouched() {}
+
   // ---- other threads ----
   // A Waker for this connection (see Waker). Not pure: a test double that never wakes its
   // handler needs no override (the default Waker drops every post).

@@ -7,6 +7,8 @@ void PlainRelayHandler::on_start(SessionIo& io) {
   io.set_verdict(session::Verdict::kRelay, reason_);
   // Nothing to peek at: a server-speaks-first protocol must not be cut by the first-bytes timer.
   io.set_first_bytes_timeout(std::chrono::milliseconds(0));
+  // Bytes pass untouched: the relay may move them itself (splice, no copy through user space).
+  if (untouched_) io.relay_untouched();
   if (auto status = io.connect_upstream(); !status.ok()) {
     io.close(CloseMode::kReset, "upstream: " + status.error().message());
   }
@@ -30,9 +32,9 @@ void PlainRelayHandler::on_upstream_failed(SessionIo& io, const Error& error) {
   io.close(CloseMode::kReset, "upstream connect failed: " + error.message());
 }
 
-HandlerFactory plain_relay_factory() {
-  return [](const ConnectionInfo&) -> std::unique_ptr<Handler> {
-    return std::make_unique<PlainRelayHandler>();
+HandlerFactory plain_relay_factory(bool untouched) {
+  return [untouched](const ConnectionInfo&) -> std::unique_ptr<Handler> {
+    return std::make_unique<PlainRelayHandler>("plain relay", untouched);
   };
 }
 

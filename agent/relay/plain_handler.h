@@ -13,7 +13,10 @@ namespace wb::relay {
 class PlainRelayHandler : public Handler {
  public:
   // `reason` is recorded as the session's verdict reason ("plain relay", "session limit").
-  explicit PlainRelayHandler(std::string reason = "plain relay") : reason_(std::move(reason)) {}
+  // `untouched`: let the relay move the bytes itself (SessionIo::relay_untouched, splice); false
+  // keeps every byte going through on_data (tests and benchmarks compare both paths).
+  explicit PlainRelayHandler(std::string reason = "plain relay", bool untouched = true)
+      : reason_(std::move(reason)), untouched_(untouched) {}
 
   void on_start(SessionIo& io) override;
   void on_data(SessionIo& io, Side from, std::span<const std::uint8_t> bytes) override;
@@ -23,9 +26,10 @@ class PlainRelayHandler : public Handler {
 
  private:
   std::string reason_;
+  bool untouched_;
 };
 
 // A factory giving every connection a PlainRelayHandler.
-HandlerFactory plain_relay_factory();
+HandlerFactory plain_relay_factory(bool untouched = true);
 
 }  // namespace wb::relay

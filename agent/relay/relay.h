@@ -88,6 +88,7 @@ struct RelayStats {
   std::uint64_t queued_bytes = 0;      // now: bytes in all send queues
   std::uint64_t max_queued_bytes = 0;  // high-water mark of one direction of one connection
   std::uint64_t buffer_exhausted = 0;  // receive re-armed because the buffer ring ran dry
+  std::uint64_t bytes_spliced = 0;     // of bytes_from_*: moved by splice (relay_untouched)
 };
 
 class Worker;

@@ -15,6 +15,8 @@ enum class Op : std::uint8_t {
   kConnect = 5,      // upstream connect
   kLinkTimeout = 6,  // the connect's link timeout
   kCancel = 7,       // an async cancel we issued
+  kPollIn = 8,       // splice path: side readable
+  kPollOut = 9,      // splice path: side writable again
 };
 
 struct OpTag {

@@ -91,6 +91,7 @@ void Worker::add_stats(RelayStats& stats) const {
   stats.queued_bytes += get(counters_.queued);
   stats.max_queued_bytes = std::max(stats.max_queued_bytes, get(counters_.max_queued));
   stats.buffer_exhausted += get(counters_.buffer_exhausted);
+  stats.bytes_spliced += get(counters_.spliced);
 }
 
 Status Worker::init_ring() {
@@ -235,6 +236,12 @@ void Worker::handle(const io_uring_cqe& cqe) {
     case Op::kConnect:
       on_connect(op.index, stale, cqe.res);
       break;
+    case Op::kPollIn:
+      on_poll_in(op.index, side, stale, cqe.res);
+      break;
+    case Op::kPollOut:
+      on_poll_out(op.index, side, stale);
+      break;
     default:
       break;  // link timeouts and cancels only count as pending
   }
@@ -328,25 +335,24 @@ void Worker::on_recv(std::uint32_t index, Side side, bool stale, int result, uns
   }
   if (result > 0) {
     const auto bytes = static_cast<std::uint64_t>(result);
-    c.bytes_from[idx(side)] += bytes;
-    c.last_activity = now_;
-    auto& counter = side == Side::kClient ? counters_.from_client : counters_.from_server;
-    counter.fetch_add(bytes, std::memory_order_relaxed);
-    if (c.entry != nullptr) {
-      const auto wall = session::Clock::now();
-      side == Side::kClient ? c.entry->add_from_client(bytes, wall)
-                            : c.entry->add_from_server(bytes, wall);
-    }
-    if (side == Side::kClient && c.first_bytes_auto) c.first_bytes_deadline = 0;
+    account(c, side, bytes);
     const auto data = buffers_.buffer(buffer_id, bytes);
-    dispatch(index,
-             [side, data](Handler& handler, SessionIo& io) { handler.on_data(io, side, data); });
+    if (c.untouched) {
+      // The relay forwards by itself; a full buffer means a bulk transfer: from the next read
+      // on, this side goes through the splice path (the receive is cancelled first).
+      ConnectionIo io(*this, index);
+      if (auto sent = io.send(other(side), data); !sent.ok()) {
+        begin_close(index, CloseMode::kReset, sent.error().message());
+      }
+      if (bytes == config_.buffer_size) state.splice = true;
+    } else {
+      dispatch(index,
+               [side, data](Handler& handler, SessionIo& io) { handler.on_data(io, side, data); });
+    }
     buffers_.recycle(buffer_id);  // the handler copied what it keeps
   } else if (result == 0) {
     if (has_buffer) buffers_.recycle(buffer_id);
-    state.eof = true;
-    set_state(c, session::State::kHalfClosed);
-    dispatch(index, [side](Handler& handler, SessionIo& io) { handler.on_eof(io, side); });
+    side_eof(index, side);
   } else if (result == -ENOBUFS) {
     counters_.buffer_exhausted.fetch_add(1, std::memory_order_relaxed);
   } else if (result != -ECANCELED) {
@@ -359,6 +365,30 @@ void Worker::on_recv(std::uint32_t index, Side side, bool stale, int result, uns
     update_reading(index, side);
     check_done(index);
   }
+}
+
+void Worker::account(Connection& c, Side from, std::uint64_t bytes) {
+  c.bytes_from[idx(from)] += bytes;
+  c.last_activity = now_;
+  auto& counter = from == Side::kClient ? counters_.from_client : counters_.from_server;
+  counter.fetch_add(bytes, std::memory_order_relaxed);
+  if (c.entry != nullptr) {
+    const auto wall = session::Clock::now();
+    from == Side::kClient ? c.entry->add_from_client(bytes, wall)
+                          : c.entry->add_from_server(bytes, wall);
+  }
+  if (from == Side::kClient && c.first_bytes_auto) c.first_bytes_deadline = 0;
+}
+
+void Worker::side_eof(std::uint32_t index, Side side) {
+  Connection& c = *slot(index);
+  c.side[idx(side)].eof = true;
+  set_state(c, session::State::kHalfClosed);
+  if (c.untouched) {  // the relay forwards the FIN itself, once what precedes it is sent
+    c.side[idx(other(side))].shutdown_requested = true;
+    maybe_shutdown(index, other(side));
+  }
+  dispatch(index, [side](Handler& handler, SessionIo& io) { handler.on_eof(io, side); });
 }
 
 void Worker::on_send(std::uint32_t index, Side side, bool stale, int result) {
@@ -375,7 +405,13 @@ void Worker::on_send(std::uint32_t index, Side side, bool stale, int result) {
     c.last_activity = now_;
   }
   if (c.closing) {
-    if (c.draining) finish_draining(index);
+    if (c.draining && result >= 0) {  // graceful close: the rest of the queue still goes out
+      flush(index, side);
+      maybe_shutdown(index, side);
+      finish_draining(index);
+    } else if (c.draining) {
+      begin_close(index, CloseMode::kReset, "");  // that peer is gone: stop draining
+    }
     return;
   }
   if (result < 0 && result != -ECANCELED) {
@@ -392,6 +428,8 @@ void Worker::after_send_progress(std::uint32_t index, Side to) {
   Connection& c = *slot(index);
   SideState& state = c.side[idx(to)];
   flush(index, to);
+  flush_pipe(index, to);  // relayed bytes wait for what the queue held before them
+  if (!c.in_use || c.closing) return;
   maybe_shutdown(index, to);
   if (state.above_high && c.queue[idx(to)].size() <= config_.queues.low_watermark) {
     state.above_high = false;

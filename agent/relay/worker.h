@@ -42,6 +42,9 @@ class Worker {
  private:
   friend class ConnectionIo;
   static constexpr std::uint32_t kBlock = 256;
+  // Pipe size per spliced direction: what is read ahead of a slower receiver (the bound that
+  // replaces the send queue's high watermark on the splice path). Kernel memory, only while full.
+  static constexpr std::uint32_t kPipeBytes = 256 * 1024;
 
   void run(std::promise<Status>& ready);
   Status init_ring();
@@ -55,6 +58,17 @@ class Worker {
   void on_recv(std::uint32_t index, Side side, bool stale, int result, unsigned flags);
   void on_send(std::uint32_t index, Side side, bool stale, int result);
   void on_connect(std::uint32_t index, bool stale, int result);
+  void account(Connection& c, Side from, std::uint64_t bytes);
+  void side_eof(std::uint32_t index, Side side);
+
+  // Splice path (worker_splice.cpp).
+  bool open_pipe(SideState& state);
+  void close_pipe(SideState& state);
+  void arm_poll(std::uint32_t index, Side side, Op op);
+  void on_poll_in(std::uint32_t index, Side side, bool stale, int result);
+  void on_poll_out(std::uint32_t index, Side side, bool stale);
+  void splice_in(std::uint32_t index, Side from);
+  void flush_pipe(std::uint32_t index, Side to);
   void arm_wake();
   void on_wake(int result);
   void on_tick();
@@ -64,6 +78,7 @@ class Worker {
   Connection* slot(std::uint32_t index);
   Result<std::uint32_t> allocate();
   OpTag tag(Op op, std::uint32_t index, Side side) const;
+  bool reading_wanted(const Connection& c, Side side) const;
   void update_reading(std::uint32_t index, Side side);
   void flush(std::uint32_t index, Side side);
   void maybe_shutdown(std::uint32_t index, Side side);
@@ -112,7 +127,7 @@ class Worker {
   struct Counters {
     std::atomic<std::uint64_t> accepted{0}, refused{0}, overflow_tunnelled{0}, closed{0},
         upstream_failed{0}, upstream_port_fallback{0}, from_client{0}, from_server{0}, active{0},
-        queued{0}, max_queued{0}, buffer_exhausted{0};
+        queued{0}, max_queued{0}, buffer_exhausted{0}, spliced{0};
   } counters_;
 };
 

@@ -20,7 +20,7 @@ void reset_connection(Connection& c) {
   c.fd = {-1, -1};
   c.side = {};
   c.bytes_from = {0, 0};
-  c.connecting = c.connected = c.closing = c.draining = c.close_requested = false;
+  c.untouched = c.connecting = c.connected = c.closing = c.draining = c.close_requested = false;
   c.close_mode = CloseMode::kGraceful;
   c.in_callback = 0;
   c.first_eof = -1;
@@ -65,12 +65,26 @@ void Worker::set_state(Connection& c, session::State state) {
   if (c.entry != nullptr) table_.set_state(c.entry, state);
 }
 
+bool Worker::reading_wanted(const Connection& c, Side side) const {
+  const SideState& s = c.side[idx(side)];
+  return c.in_use && !c.closing && c.fd[idx(side)] >= 0 && (side == Side::kClient || c.connected) &&
+         !s.eof && !s.paused_by_handler && !s.paused_by_backpressure;
+}
+
 void Worker::update_reading(std::uint32_t index, Side side) {
   Connection& c = *slot(index);
   SideState& s = c.side[idx(side)];
   const int fd = c.fd[idx(side)];
-  const bool want = c.in_use && !c.closing && fd >= 0 && (side == Side::kClient || c.connected) &&
-                    !s.eof && !s.paused_by_handler && !s.paused_by_backpressure;
+  bool want = reading_wanted(c, side);
+  if (c.untouched && s.splice) {
+    if (!s.recv_armed && (s.pipe[0] >= 0 || open_pipe(s))) {
+      // Poll + splice; the pipe bounds what is read ahead of the other side.
+      if (want && !s.poll_in_armed && s.in_pipe < kPipeBytes) arm_poll(index, side, Op::kPollIn);
+      return;
+    }
+    // A receive is still armed: cancel it; its final completion comes back here.
+    if (s.recv_armed) want = false;
+  }
   // Multishot while the bytes we read leave at once (the queue they go to is short: idle and
   // interactive sessions cost no resubmission). Once that queue grows, one buffer per receive:
   // a multishot receive can complete a whole batch of buffers before a pause takes effect,
@@ -122,7 +136,8 @@ void Worker::maybe_shutdown(std::uint32_t index, Side side) {
   const int fd = c.fd[idx(side)];
   if (!s.shutdown_requested || s.shutdown_done || s.sending || fd < 0) return;
   if (!c.queue[idx(side)].empty() || (side == Side::kServer && !c.connected)) return;
-  ::shutdown(fd, SHUT_WR);  // FIN; the other direction keeps flowing
+  if (c.side[idx(other(side))].in_pipe != 0) return;  // relayed bytes still in the pipe
+  ::shutdown(fd, SHUT_WR);                            // FIN; the other direction keeps flowing
   s.shutdown_done = true;
 }
 
@@ -134,7 +149,10 @@ void Worker::check_done(std::uint32_t index) {
     if (c.side[1].eof) c.first_eof = 1;
   }
   for (const std::size_t s : {0u, 1u}) {
-    if (!c.side[s].eof || !c.queue[1 - s].empty() || c.side[1 - s].sending) return;
+    if (!c.side[s].eof || !c.queue[1 - s].empty() || c.side[1 - s].sending ||
+        c.side[s].in_pipe != 0) {
+      return;
+    }
   }
   begin_close(index, CloseMode::kGraceful, c.first_eof == 1 ? "server closed" : "client closed");
 }
@@ -159,6 +177,7 @@ void Worker::begin_close(std::uint32_t index, CloseMode mode, std::string_view r
     for (Side side : {Side::kClient, Side::kServer}) {
       c.side[idx(side)].shutdown_requested = true;
       flush(index, side);
+      flush_pipe(index, side);
       maybe_shutdown(index, side);
     }
     finish_draining(index);
@@ -175,6 +194,7 @@ void Worker::finish_draining(std::uint32_t index) {
   for (Side side : {Side::kClient, Side::kServer}) {
     if (c.fd[idx(side)] < 0) continue;
     if (c.side[idx(side)].sending || !c.queue[idx(side)].empty()) return;
+    if (c.side[idx(other(side))].in_pipe != 0) return;
     maybe_shutdown(index, side);
   }
   c.draining = false;
@@ -211,6 +231,8 @@ void Worker::maybe_release(std::uint32_t index) {
   c.queue[0].clear(pool_);
   c.queue[1].clear(pool_);
   c.retired.clear(pool_);
+  close_pipe(c.side[0]);
+  close_pipe(c.side[1]);
   // Counted before the table entry goes, so that "not in the table" implies "counted closed".
   counters_.closed.fetch_add(1, std::memory_order_relaxed);
   counters_.active.fetch_sub(1, std::memory_order_relaxed);

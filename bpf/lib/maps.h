@@ -72,4 +72,13 @@ struct {
   __type(value, __u32); /* egress ifindex */
 } wb_peers SEC(".maps");
 
+/* SYNs the classifier delivered without an assign because an old agent socket holds their
+ * 4-tuple in TIME_WAIT; wb_sk_lookup hands each to the listener once and removes it. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct wb_flow_key);
+  __type(value, __u8);
+} wb_tw_syn SEC(".maps");
+
 #endif /* WB_LIB_MAPS_H */

@@ -44,6 +44,34 @@ static __always_inline int wb_agent_owns(struct __sk_buff* skb, const struct wb_
   return owned;
 }
 
+/* Does a socket in TIME_WAIT hold this 4-tuple? (The agent closed a connection to the client
+ * first and the client now reuses its source port.) A SYN assigned to the listener then is
+ * dropped by the kernel (the request socket's hash insert finds the TIME_WAIT duplicate) and
+ * the client stalls until the TIME_WAIT expires. */
+static __always_inline int wb_time_wait_holds(struct __sk_buff* skb, const struct wb_l3* l3,
+                                              __u16 sport, __u16 dport) {
+  struct bpf_sock_tuple t = {};
+  __u32 size = wb_tuple(l3, sport, dport, &t);
+  struct bpf_sock* sk = bpf_skc_lookup_tcp(skb, &t, size, BPF_F_CURRENT_NETNS, 0);
+  if (!sk) return 0;
+  int tw = sk->state == BPF_TCP_TIME_WAIT;
+  bpf_sk_release(sk);
+  return tw;
+}
+
+/* Is the agent's listener registered (for this family, or the dual-stack v6 one)? */
+static __always_inline int wb_has_listener(__u8 v6) {
+  __u32 slot = v6 ? WB_LISTENER_V6 : WB_LISTENER_V4;
+  struct bpf_sock* sk = bpf_map_lookup_elem(&wb_listener, &slot);
+  if (!sk && !v6) {
+    slot = WB_LISTENER_V6;
+    sk = bpf_map_lookup_elem(&wb_listener, &slot);
+  }
+  if (!sk) return 0;
+  bpf_sk_release(sk);
+  return 1;
+}
+
 /* Assigns a SYN to the agent's listener; 0 on success. A NULL lookup (the kernel removed the
  * closed listener from the SOCKMAP) means the agent is down. */
 static __always_inline int wb_assign_listener(struct __sk_buff* skb, __u8 v6, __u32 dry_run) {

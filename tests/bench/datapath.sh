@@ -13,6 +13,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/tests/bench/lib.sh"
 build=$here/build
 runs=5
 seconds=3
@@ -54,12 +55,7 @@ ip netns exec "$p-s" iperf3 -s -D -p 5201 --pidfile "/tmp/$p-s.pid"
 ip netns exec "$p-d2" iperf3 -s -D -p 5201 --pidfile "/tmp/$p-d2.pid"
 sleep 0.5
 
-# Prints Gbit/s of one run (receiver side).
-measure() {
-  local ns=$1
-  timeout $((seconds + 20)) ip netns exec "$ns" iperf3 -c 192.0.2.2 -p 5201 -t "$seconds" -J |
-    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
-}
+measure() { wb_iperf_gbps "$1" 192.0.2.2 5201 "$seconds"; }
 
 declare -a A B C
 for ((i = 0; i < runs; i++)); do
@@ -76,24 +72,18 @@ measure "$p-c" >/dev/null
 counters=$("$tool" counters "$pins")
 "$tool" detach "$p-b" "$pins" eth1 eth2
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-ma=$(median "${A[@]}"); mb=$(median "${B[@]}"); mc=$(median "${C[@]}")
-ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.3f", x / y}'; }
-# Per-round ratios (b_i / a_i): each pair ran back to back, so the median of these resists the
-# slow drifts of a shared machine better than the ratio of medians.
-declare -a R
-for ((i = 0; i < runs; i++)); do R+=("$(ratio "${B[i]}" "${A[i]}")"); done
-mr=$(median "${R[@]}")
+ma=$(wb_median "${A[@]}"); mb=$(wb_median "${B[@]}"); mc=$(wb_median "${C[@]}")
+mr=$(wb_round_ratio_median B A)
 
 echo
-echo "machine: $(nproc) vCPU, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+wb_machine
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ); iperf3 ${seconds}s x $runs runs per path, interleaved"
 echo
 echo "| path | median Gbit/s | runs | vs plain bridge |"
 echo "| --- | --- | --- | --- |"
 echo "| (a) plain bridge | $ma | ${A[*]} | 1.000 |"
-echo "| (b) bridge + classifier, flow bypassed | $mb | ${B[*]} | $(ratio "$mb" "$ma") |"
-echo "| (c) direct veth pair | $mc | ${C[*]} | $(ratio "$mc" "$ma") |"
+echo "| (b) bridge + classifier, flow bypassed | $mb | ${B[*]} | $(wb_ratio "$mb" "$ma") |"
+echo "| (c) direct veth pair | $mc | ${C[*]} | $(wb_ratio "$mc" "$ma") |"
 echo
 echo "median of per-round ratios (b)/(a): $mr"
 if awk -v b="$mb" -v a="$ma" 'BEGIN {exit !(b >= 0.97 * a)}'; then

@@ -16,6 +16,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/tests/bench/lib.sh"
 build=$here/build
 runs=5
 seconds=4
@@ -97,27 +98,9 @@ PY
 ip netns exec "$p-s" python3 "$dir/hold.py" server 0 >/dev/null 2>&1 &
 echo $! >"$dir/hold-server.pid"
 
-for port in 5201 5301 8080 9443; do
-  for _ in $(seq 1 50); do
-    ip netns exec "$p-s" ss -Hltn "sport = :$port" | grep -q LISTEN && break
-    sleep 0.1
-  done
-done
+wb_wait_listening "$p-s" 5201 5301 8080 9443
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
-ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.3f", (y > 0) ? x / y : 0}'; }
-gbps() {  # port -> Gbit/s (receiver); retried, since a run can fail to connect on a busy host
-  local try out
-  for try in 1 2 3; do
-    out=$(timeout $((seconds + 20)) ip netns exec "$p-c" iperf3 -c 192.0.2.2 -p "$1" -t "$seconds" -J || true)
-    if python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))' <<<"$out" 2>/dev/null; then
-      return 0
-    fi
-    echo "iperf3 to port $1 failed (try $try): $(python3 -c 'import json,sys; print(json.load(sys.stdin).get("error", "?"))' <<<"$out" 2>&1 | tail -1)" >&2
-    sleep 1
-  done
-  echo 0
-}
+gbps() { wb_iperf_gbps "$p-c" 192.0.2.2 "$1" "$seconds"; }  # port -> Gbit/s (receiver)
 # Each short-connection run gets client source ports never used before in this run: a reused
 # client port can meet the agent's TIME_WAIT socket of the earlier connection, which the
 # classifier treats as "not owned" (see docs/benchmarks/agent.md, known issue).
@@ -208,20 +191,18 @@ for ((i = 0; i < runs; i++)); do
 done
 acc1=$(accepted)
 
-mp=$(median "${P[@]}"); ma=$(median "${A[@]}"); mb=$(median "${B[@]}"); mcpu=$(median "${CPU[@]}")
-mca=$(median "${CA[@]}"); mcb=$(median "${CB[@]}")
-declare -a R
-for ((i = 0; i < runs; i++)); do R+=("$(ratio "${B[i]}" "${A[i]}")"); done
-mr=$(median "${R[@]}")
+mp=$(wb_median "${P[@]}"); ma=$(wb_median "${A[@]}"); mb=$(wb_median "${B[@]}"); mcpu=$(wb_median "${CPU[@]}")
+mca=$(wb_median "${CA[@]}"); mcb=$(wb_median "${CB[@]}")
+mr=$(wb_round_ratio_median B A)
 
 echo
-echo "machine: $(nproc) vCPU, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+wb_machine
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ); agent: 2 workers, plain relay; iperf3 ${seconds}s x $runs rounds, interleaved"
 echo
 echo "| measure | bypassed bridge | relayed by the agent | relayed / bypassed |"
 echo "| --- | --- | --- | --- |"
-echo "| iperf3 Gbit/s (median) | $ma (${A[*]}) | $mb (${B[*]}) | $(ratio "$mb" "$ma") (per-round median $mr) |"
-echo "| new connections/s (median) | $mca (${CA[*]}) | $mcb (${CB[*]}) | $(ratio "$mcb" "$mca") |"
+echo "| iperf3 Gbit/s (median) | $ma (${A[*]}) | $mb (${B[*]}) | $(wb_ratio "$mb" "$ma") (per-round median $mr) |"
+echo "| new connections/s (median) | $mca (${CA[*]}) | $mcb (${CB[*]}) | $(wb_ratio "$mcb" "$mca") |"
 echo
 echo "plain bridge before the agent started (nothing attached): median $mp Gbit/s (${P[*]})"
 echo "agent CPU per relayed Gbit/s: median $mcpu cores (${CPU[*]})"

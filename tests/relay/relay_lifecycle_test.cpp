@@ -288,6 +288,42 @@ TEST_F(RelayTest, SessionLimitRefusesAndCounts) {
   ASSERT_TRUE(eventually([&] { return server.accepted() == 3; }, 5s));
 }
 
+// Relays bytes, but ends the whole session gracefully as soon as the server sent FIN (as the
+// interception handler does once both sides finished), with the reply still queued.
+class CloseOnServerEof : public relay::PlainRelayHandler {
+ public:
+  CloseOnServerEof() : PlainRelayHandler("close on eof", /*untouched=*/false) {}
+  void on_eof(relay::SessionIo& io, relay::Side from) override {
+    if (from == relay::Side::kServer) return io.close(relay::CloseMode::kGraceful, "done");
+    PlainRelayHandler::on_eof(io, from);
+  }
+};
+
+TEST_F(RelayTest, GracefulCloseSendsEverythingQueuedBeforeTheFin) {
+  constexpr std::uint64_t kReply = 4 << 20;  // many queue chunks
+  Checksum sent;
+  TestServer server([&](int fd) { send_pattern(fd, kReply, 21, &sent); });
+  start_relay(
+      server.address(),
+      [](relay::RelayConfig& config) {
+        // No backpressure pause: the server's FIN is read while the whole reply is queued.
+        config.queues = {8 << 20, 64 << 10, 16 << 20};
+      },
+      [](const relay::ConnectionInfo&) -> std::unique_ptr<relay::Handler> {
+        return std::make_unique<CloseOnServerEof>();
+      });
+  UniqueFd client = connect_to(relay_address());
+  ASSERT_TRUE(client);
+  int small = 64 * 1024;  // the reply piles up in the relay's queue while we do not read
+  setsockopt(client.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  ASSERT_TRUE(eventually([&] { return relay_->stats().bytes_from_server == kReply; }, 10s));
+  EXPECT_GT(relay_->stats().queued_bytes, 2u * 64 * 1024);  // more than one chunk waits
+  Checksum got;
+  EXPECT_EQ(drain(client.get(), got, 10'000), 0);  // everything, then a clean FIN
+  EXPECT_EQ(got.bytes(), kReply);
+  EXPECT_EQ(got.value(), sent.value());
+}
+
 // A connection to the relay from another loopback address (127.0.0.0/8 is all local).
 UniqueFd connect_from(const char* source, const session::Endpoint& to) {
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -28,12 +28,21 @@ struct RequestThenReply {
   }
 };
 
-TEST_F(RelayTest, LargeTransferBothWaysArrivesIntactWithHalfClose) {
+// Tests run on both the copy path (every byte through the handler) and the splice path
+// (PlainRelayHandler's relay_untouched()).
+class RelayPathTest : public RelayTest {
+ protected:
+  void large_transfer_both_ways(bool untouched);
+  void slow_reader_keeps_memory_bounded(bool untouched);
+  void client_reset_reaches_server(std::uint64_t bytes);
+};
+
+void RelayPathTest::large_transfer_both_ways(bool untouched) {
   auto server_side = std::make_shared<RequestThenReply>();
   server_side->reply = kLarge;
   server_side->seed = 7;
   TestServer server([server_side](int fd) { (*server_side)(fd); });
-  start_relay(server.address());
+  start_relay(server.address(), {}, relay::plain_relay_factory(untouched));
 
   UniqueFd client = connect_to(relay_address());
   ASSERT_TRUE(client);
@@ -63,6 +72,20 @@ TEST_F(RelayTest, LargeTransferBothWaysArrivesIntactWithHalfClose) {
   EXPECT_EQ(stats.active, 0u);
   EXPECT_EQ(stats.queued_bytes, 0u);
   EXPECT_EQ(table_->active(), 0u);
+  // Which path moved the bulk: splice when untouched (all but the first buffers), else none.
+  if (untouched) {
+    EXPECT_GT(stats.bytes_spliced, kLarge);
+  } else {
+    EXPECT_EQ(stats.bytes_spliced, 0u);
+  }
+}
+
+TEST_F(RelayPathTest, LargeTransferBothWaysArrivesIntactWithHalfCloseCopyPath) {
+  large_transfer_both_ways(/*untouched=*/false);
+}
+
+TEST_F(RelayPathTest, LargeTransferBothWaysArrivesIntactWithHalfCloseSplicePath) {
+  large_transfer_both_ways(/*untouched=*/true);
 }
 
 TEST_F(RelayTest, ServerFinKeepsClientToServerDirectionOpen) {
@@ -90,7 +113,9 @@ TEST_F(RelayTest, ServerFinKeepsClientToServerDirectionOpen) {
   EXPECT_EQ(server_got.value(), sent.value());
 }
 
-TEST_F(RelayTest, ClientResetIsPropagatedToServer) {
+// The client sends `bytes` and then resets: the server, still reading, must see the reset, not
+// a clean EOF. Bulk (more than a receive buffer) puts the client's direction on the splice path.
+void RelayPathTest::client_reset_reaches_server(std::uint64_t bytes) {
   std::atomic<int> server_result{1};
   TestServer server([&](int fd) {
     Checksum sum;
@@ -99,12 +124,24 @@ TEST_F(RelayTest, ClientResetIsPropagatedToServer) {
   start_relay(server.address());
   UniqueFd client = connect_to(relay_address());
   ASSERT_TRUE(client);
-  ASSERT_TRUE(write_all(client.get(), "abc", 3));
-  ASSERT_TRUE(eventually([&] { return relay_->stats().bytes_from_client == 3; }, 5s));
+  ASSERT_TRUE(send_pattern(client.get(), bytes, 13));
+  ASSERT_TRUE(eventually([&] { return relay_->stats().bytes_from_client == bytes; }, 10s));
+  if (bytes > config_.buffer_size) {
+    EXPECT_GT(relay_->stats().bytes_spliced, 0u);
+  }
   relay::set_reset_on_close(client.get());
   client.reset();
   ASSERT_TRUE(eventually([&] { return server_result.load() != 1; }, 10s));
   EXPECT_EQ(server_result.load(), -ECONNRESET);  // not a clean EOF
+  ASSERT_TRUE(eventually([&] { return table_->active() == 0; }, 5s));
+}
+
+TEST_F(RelayPathTest, ClientResetIsPropagatedToServer) {
+  client_reset_reaches_server(3);
+}
+
+TEST_F(RelayPathTest, ClientResetDuringASplicedBulkTransferIsPropagatedToServer) {
+  client_reset_reaches_server(8 << 20);
 }
 
 TEST_F(RelayTest, ServerResetIsPropagatedToClient) {
@@ -121,10 +158,11 @@ TEST_F(RelayTest, ServerResetIsPropagatedToClient) {
   ASSERT_TRUE(eventually([&] { return table_->active() == 0; }, 5s));
 }
 
-TEST_F(RelayTest, SlowReaderKeepsQueuesBounded) {
-  // The server pushes 128 MiB; the client reads nothing for a while. The relay must stop reading
-  // the server instead of buffering: its queues stay near the high watermark, and the server
-  // ends up blocked with most of the data still unsent.
+// The server pushes 128 MiB; the client reads nothing for a while. The relay must stop reading
+// the server instead of buffering: its queues stay near the high watermark (copy path) or the
+// pipe bounds what it read ahead (splice path), and the server ends up blocked with most of the
+// data still unsent.
+void RelayPathTest::slow_reader_keeps_memory_bounded(bool untouched) {
   constexpr std::uint64_t kPush = 128ull << 20;
   std::atomic<std::uint64_t> pushed{0};
   Checksum server_sent;
@@ -139,11 +177,14 @@ TEST_F(RelayTest, SlowReaderKeepsQueuesBounded) {
     }
     server_done = true;
   });
-  start_relay(server.address(), [](relay::RelayConfig& config) {
-    config.buffer_count = 64;  // 64 x 16 KiB = 1 MiB ring: the bound on one batch of receives
-    config.buffer_size = 16 * 1024;
-    config.queues = {256 * 1024, 64 * 1024, 256 * 1024 + 64 * 16 * 1024};
-  });
+  start_relay(
+      server.address(),
+      [](relay::RelayConfig& config) {
+        config.buffer_count = 64;  // 64 x 16 KiB = 1 MiB ring: the bound on one batch of receives
+        config.buffer_size = 16 * 1024;
+        config.queues = {256 * 1024, 64 * 1024, 256 * 1024 + 64 * 16 * 1024};
+      },
+      relay::plain_relay_factory(untouched));
   UniqueFd client = connect_to(relay_address());
   ASSERT_TRUE(client);
   int small = 64 * 1024;  // keep the client's own receive buffer small and fixed
@@ -172,7 +213,15 @@ TEST_F(RelayTest, SlowReaderKeepsQueuesBounded) {
   // At most one batch of receives (the whole ring) lands above the high watermark.
   const std::size_t ring = std::size_t{config_.buffer_count} * config_.buffer_size;
   EXPECT_LE(stats.max_queued_bytes, config_.queues.high_watermark + ring);
-  EXPECT_GE(stats.max_queued_bytes, config_.queues.high_watermark);  // it did fill up
+  if (untouched) {
+    // The first batch of receives went to the queue (same bound as above), the rest through
+    // the pipe, which bounds the read-ahead by itself: still paused, nothing more spliced.
+    EXPECT_GT(stats.bytes_spliced, 0u);
+    EXPECT_EQ(stats.bytes_spliced, stalled.bytes_spliced);
+  } else {
+    EXPECT_EQ(stats.bytes_spliced, 0u);
+    EXPECT_GE(stats.max_queued_bytes, config_.queues.high_watermark);  // it did fill up
+  }
 
   // Now read everything: the flow resumes and the bytes are intact.
   Checksum got;
@@ -180,6 +229,17 @@ TEST_F(RelayTest, SlowReaderKeepsQueuesBounded) {
   EXPECT_TRUE(server_done.load());
   EXPECT_EQ(got.bytes(), kPush);
   EXPECT_EQ(got.value(), server_sent.value());
+  if (untouched) {
+    EXPECT_GT(relay_->stats().bytes_spliced, kPush / 2);
+  }
+}
+
+TEST_F(RelayPathTest, SlowReaderKeepsQueuesBoundedOnTheCopyPath) {
+  slow_reader_keeps_memory_bounded(/*untouched=*/false);
+}
+
+TEST_F(RelayPathTest, SlowReaderKeepsTheSplicePathBounded) {
+  slow_reader_keeps_memory_bounded(/*untouched=*/true);
 }
 
 TEST_F(RelayTest, FiveHundredConcurrentConnectionsComplete) {

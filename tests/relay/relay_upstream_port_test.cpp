@@ -78,6 +78,7 @@ TEST_F(RelayTest, UpstreamFallsBackToAKernelPortWhenTheClientPortIsHeld) {
 // replaying them to the fresh one.
 class ReconnectOnFirstBytes : public relay::PlainRelayHandler {
  public:
+  ReconnectOnFirstBytes() : PlainRelayHandler("reconnect", /*untouched=*/false) {}
   void on_data(relay::SessionIo& io, relay::Side from,
                std::span<const std::uint8_t> bytes) override {
     if (from == relay::Side::kClient && !reconnected_) {

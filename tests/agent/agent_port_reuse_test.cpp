@@ -1,0 +1,102 @@
+// A client that reuses its source port, through the real bridge and agent (BPF steering, the
+// daemon's upstream from the client's own port): every connection must get through, whichever
+// side closed first and whichever of the agent's sockets still holds the 4-tuple.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "tests/agent/agent_fixture.h"
+
+namespace wb::test {
+namespace {
+
+class AgentPortReuseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(f_.topo().ok()) << f_.topo().error();
+    ASSERT_EQ(f_.start_servers(), "");
+    ASSERT_EQ(f_.start_agent(), "");
+  }
+  long relay(const std::string& key) { return f_.status()["relay"].value(key, -1L); }
+  long packets(const std::string& reason) {
+    const nlohmann::json status = f_.status();  // a temporary's member would dangle in the loop
+    for (const auto& row : status["counters"]) {
+      if (row["reason"] == reason) return row["packets"].get<long>();
+    }
+    return -1;
+  }
+  AgentFixture f_;
+};
+
+// Sequential HTTP requests to 192.0.2.2:8080, all from 192.0.2.1:PORT; prints "ok N".
+// server-first: "Connection: close" and read until nginx's FIN, then close (the client is the
+// passive closer, so its port is free again at once). client-first: keep-alive, close as soon
+// as the body is in, and wait out tcp_tw_reuse's one second before reusing the port.
+constexpr const char* kReuseClient = R"PY(
+import socket, sys, time
+mode, port, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+body = b"hello through the bridge\n"
+header = b"Connection: close\r\n" if mode == "server-first" else b""
+ok = 0
+for i in range(rounds):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(5)
+    try:
+        s.bind(("192.0.2.1", port))
+        s.connect(("192.0.2.2", 8080))
+        s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: s\r\n" + header + b"\r\n")
+        data = b""
+        while True:
+            if mode == "client-first" and data.endswith(body): break
+            chunk = s.recv(4096)
+            if not chunk: break
+            data += chunk
+        if data.endswith(body): ok += 1
+        else: print("round", i, "short reply", data[:80], file=sys.stderr)
+    except OSError as e:
+        print("round", i, e, file=sys.stderr)
+    s.close()
+    time.sleep(1.2 if mode == "client-first" else 0.05)
+print("ok", ok)
+)PY";
+
+TEST_F(AgentPortReuseTest, ServerClosesFirstAndTheClientReusesItsPort) {
+  // nginx closes first: the agent's socket towards the client ends in TIME_WAIT with exactly
+  // the 4-tuple of the client's next connection.
+  const std::string script = f_.topo().dir() + "/reuse.py";
+  std::ofstream(script) << kReuseClient;
+  const long before = f_.accepted();
+  auto r =
+      f_.client("/usr/bin/python3 " + script + " server-first 41000 25", std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok 25\n") << r.err << "\nagent log:\n" << f_.agent()->log();
+  EXPECT_EQ(f_.accepted(), before + 25);  // all of them through the agent
+  // From the second on, each SYN met the agent's TIME_WAIT socket of the one before.
+  EXPECT_GE(packets("steer_time_wait"), 24);
+  const std::string log = f_.access_log();
+  EXPECT_NE(log.find("192.0.2.1 41000 "), std::string::npos) << log;
+}
+
+TEST_F(AgentPortReuseTest, ClientClosesFirstAndReusesItsPortWhileTheAgentHoldsIt) {
+  // The client closes first: the agent relays its FIN upstream, so the agent's upstream socket
+  // bound to the client's address and port ends in TIME_WAIT. The client reuses the port
+  // (SO_REUSEADDR + tcp_tw_reuse=1 in its own namespace, which lets it recycle its own
+  // TIME_WAIT after one second): the agent must not refuse it.
+  ASSERT_EQ(f_.client("sysctl -qw net.ipv4.tcp_tw_reuse=1").exit_code, 0);
+  const std::string script = f_.topo().dir() + "/reuse.py";
+  std::ofstream(script) << kReuseClient;
+  const long before = f_.accepted();
+  auto r =
+      f_.client("/usr/bin/python3 " + script + " client-first 41001 5", std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok 5\n") << r.err;
+  EXPECT_EQ(f_.accepted(), before + 5);
+  // The agent's earlier upstream held the port: later upstreams came from a kernel-chosen one.
+  EXPECT_GE(relay("upstream_port_fallback"), 1) << f_.status().dump();
+  EXPECT_EQ(relay("upstream_failed"), 0);
+}
+
+}  // namespace
+}  // namespace wb::test
