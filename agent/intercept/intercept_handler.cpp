@@ -243,7 +243,8 @@ void InterceptHandler::start_upstream_tls(SessionIo& io) {
     return;
   }
   up_ = std::move(*up);
-  UpstreamParams params{hello_.sni, hello_.alpn, dst_.address.to_string()};
+  UpstreamParams params{hello_.sni, hello_.alpn, dst_.address.to_string(), svc_.upstream_sessions(),
+                        dst_.to_string()};
   if (auto st = configure_upstream(*up_, params); !st) {
     upstream_failed(io, "upstream setup: " + st.error().message(), std::nullopt);
     return;
@@ -317,6 +318,7 @@ std::uint64_t ns_since(std::chrono::steady_clock::time_point t0) {
 void InterceptHandler::start_client_leg(SessionIo& io) {
   const UpstreamResult upstream = upstream_result(*up_);
   server_alpn_ = upstream.alpn;
+  if (up_->resumed()) svc_.counters().upstream_resumed.fetch_add(1, std::memory_order_relaxed);
   if (!upstream.verified) {
     svc_.counters().untrusted_upstreams.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("upstream {} sni={} not verified ({}): untrusted issuer", dst_.to_string(),

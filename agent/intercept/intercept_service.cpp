@@ -30,6 +30,10 @@ Result<std::unique_ptr<InterceptService>> InterceptService::create(InterceptOpti
     tls.keylog = *log;
   }
   std::unique_ptr<InterceptService> svc(new InterceptService(std::move(options), policy, certs));
+  if (svc->options_.upstream_sessions > 0) {
+    svc->upstream_sessions_ = std::make_shared<UpstreamSessions>(svc->options_.upstream_sessions);
+    tls.upstream_sessions = svc->upstream_sessions_;
+  }
   auto up = make_upstream_ctx(tls);
   if (!up) return up.error();
   svc->upstream_ctx_ = std::move(*up);
@@ -89,6 +93,7 @@ InterceptStats InterceptService::stats() const {
   s.forge_wait_ns_total = counters_.forge_wait_ns_total.load();
   s.forge_wait_ns_max = counters_.forge_wait_ns_max.load();
   s.untrusted_upstreams = counters_.untrusted_upstreams.load();
+  s.upstream_resumed = counters_.upstream_resumed.load();
   return s;
 }
 
@@ -109,7 +114,8 @@ nlohmann::json to_json(const InterceptStats& s) {
           {"forge_wait_us_avg",
            s.forge_queued == 0 ? 0 : s.forge_wait_ns_total / s.forge_queued / 1000},
           {"forge_wait_us_max", s.forge_wait_ns_max / 1000},
-          {"untrusted_upstreams", s.untrusted_upstreams}};
+          {"untrusted_upstreams", s.untrusted_upstreams},
+          {"upstream_resumed", s.upstream_resumed}};
 }
 
 }  // namespace wb::intercept

@@ -45,6 +45,8 @@ struct InterceptOptions {
   // tells nothing). TLS health checks (`openssl s_client </dev/null`, haproxy check-ssl) offer
   // no ALPN and are not learned; neither is a client idle for longer. 0: never learn from it.
   std::chrono::milliseconds pinning_window{2000};
+  // Upstream TLS sessions kept for resumption (per SNI + destination); 0: none.
+  std::size_t upstream_sessions = 4096;
   inspect::Options inspectors;  // sip_deny_malformed, block_quic (alpn_h2 is per session)
 };
 
@@ -72,6 +74,7 @@ struct InterceptStats {
   std::uint64_t forge_wait_ns_total = 0;  // wall time from queueing to resuming on the loop
   std::uint64_t forge_wait_ns_max = 0;
   std::uint64_t untrusted_upstreams = 0;  // upstream certificate did not verify
+  std::uint64_t upstream_resumed = 0;     // upstream handshakes that resumed a kept session
 };
 nlohmann::json to_json(const InterceptStats& stats);
 
@@ -92,12 +95,13 @@ class InterceptService {
   certs::CertService& certs() { return certs_; }
   SSL_CTX* upstream_ctx() const { return upstream_ctx_.get(); }
   SSL_CTX* client_leg_ctx() const { return client_leg_ctx_.get(); }
+  UpstreamSessions* upstream_sessions() const { return upstream_sessions_.get(); }
 
   struct Counters {
     std::atomic<std::uint64_t> sessions{0}, intercepted{0}, tunnelled{0}, tunnelled_on_error{0},
         client_rejected{0}, closed_without_data{0}, denied{0}, inspected_plaintext{0}, forged{0},
         forge_errors{0}, forge_ns_total{0}, forge_ns_max{0}, forge_queued{0},
-        forge_wait_ns_total{0}, forge_wait_ns_max{0}, untrusted_upstreams{0};
+        forge_wait_ns_total{0}, forge_wait_ns_max{0}, untrusted_upstreams{0}, upstream_resumed{0};
   };
   Counters& counters() { return counters_; }
   void record_forge_time(std::uint64_t ns);
@@ -110,6 +114,7 @@ class InterceptService {
   InterceptOptions options_;
   policy::Policy& policy_;
   certs::CertService& certs_;
+  std::shared_ptr<UpstreamSessions> upstream_sessions_;
   SslCtxPtr upstream_ctx_;
   SslCtxPtr client_leg_ctx_;
   Counters counters_;

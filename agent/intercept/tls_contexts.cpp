@@ -90,6 +90,10 @@ Result<SslCtxPtr> make_upstream_ctx(const TlsContextOptions& options) {
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_client_cert_cb(ctx.get(), &client_cert_callback);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  if (options.upstream_sessions &&
+      !UpstreamSessions::attach(ctx.get(), options.upstream_sessions)) {
+    return ossl_failure("attach upstream session cache");
+  }
   return ctx;
 }
 
@@ -119,6 +123,14 @@ Status configure_upstream(TlsEndpoint& upstream, const UpstreamParams& params) {
   } else if (!params.destination_ip.empty()) {
     if (X509_VERIFY_PARAM_set1_ip_asc(vp, params.destination_ip.c_str()) != 1) {
       return ossl_failure("set verify IP " + params.destination_ip);
+    }
+  }
+  if (params.sessions != nullptr) {
+    upstream.set_session_key(UpstreamSessions::key(params.sni, params.destination));
+    if (SSL_SESSION* session = params.sessions->get(upstream.session_key())) {
+      const int set = SSL_set_session(ssl, session);
+      SSL_SESSION_free(session);
+      if (set != 1) return ossl_failure("offer session for resumption");
     }
   }
   const auto wire = alpn_wire(params.alpn);

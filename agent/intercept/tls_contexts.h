@@ -22,6 +22,7 @@
 #include "agent/intercept/keylog.h"
 #include "agent/intercept/ossl_types.h"
 #include "agent/intercept/tls_endpoint.h"
+#include "agent/intercept/upstream_sessions.h"
 
 namespace wb::intercept {
 
@@ -30,6 +31,8 @@ inline constexpr const char* kSystemTrustStore = "/etc/ssl/certs/ca-certificates
 struct TlsContextOptions {
   std::string trust_store = kSystemTrustStore;  // PEM bundle for upstream verification
   std::shared_ptr<KeyLog> keylog;               // null: no key log
+  // Upstream session resumption (make_upstream_ctx); null: every upstream handshake is full.
+  std::shared_ptr<UpstreamSessions> upstream_sessions;
 };
 
 Result<SslCtxPtr> make_upstream_ctx(const TlsContextOptions& options);
@@ -39,6 +42,10 @@ struct UpstreamParams {
   std::string sni;                // the client's SNI ("" = none: no SNI sent, verify the IP)
   std::vector<std::string> alpn;  // the client's ALPN list, in order
   std::string destination_ip;     // verified against the certificate when sni is empty
+  // Resumption: a session kept for (sni, destination "address:port") is offered, and the new
+  // one kept. Null: a full handshake, nothing kept.
+  UpstreamSessions* sessions = nullptr;
+  std::string destination;
 };
 Status configure_upstream(TlsEndpoint& upstream, const UpstreamParams& params);
 

@@ -81,6 +81,9 @@ class TlsEndpoint {
 
   // ---- per-connection parameters read by the context callbacks ----
   // Server role: the ALPN to select (empty: none, so the client sees no ALPN).
+  // Client role: where new sessions go for resumption (UpstreamSessions), "" = not cached.
+  void set_session_key(std::string key) { session_key_ = std::move(key); }
+  const std::string& session_key() const { return session_key_; }
   void set_alpn_to_select(std::string alpn) { alpn_to_select_ = std::move(alpn); }
   const std::string& alpn_to_select() const { return alpn_to_select_; }
   // Server role: a DER OCSP response to staple when the client asked for one.
@@ -108,6 +111,7 @@ class TlsEndpoint {
   int alert_sent_ = -1;
   TlsFailure failure_;
   std::string alpn_to_select_;
+  std::string session_key_;
   std::vector<std::uint8_t> ocsp_staple_;
 };
 

@@ -107,9 +107,11 @@ std::unique_ptr<wb::certs::CertService> open_certs(const std::string& dir,
 // The interception service verifying upstreams against `ca_file`; exits when it cannot start.
 std::unique_ptr<wbi::InterceptService> make_service(wb::policy::Policy& policy,
                                                     wb::certs::CertService& certs,
-                                                    const std::string& ca_file) {
+                                                    const std::string& ca_file,
+                                                    std::size_t upstream_sessions = 4096) {
   wbi::InterceptOptions options;
   options.trust_store = ca_file;
+  options.upstream_sessions = upstream_sessions;
   auto service = wbi::InterceptService::create(options, policy, certs);
   if (!service) {
     std::fprintf(stderr, "intercept: %s\n", service.error().message().c_str());
@@ -252,15 +254,23 @@ int main(int argc, char** argv) {
   wb::session::SessionTable plain_table(100000), icpt_table(100000);
   auto plain = start_relay(server_port, wb::relay::plain_relay_factory(), plain_table);
   auto icpt = start_relay(server_port, service->factory(), icpt_table);
+  // The same without upstream session resumption (every upstream handshake full).
+  wb::policy::Policy full_policy;
+  auto full_service = make_service(full_policy, *certs, ca_file, 0);
+  wb::session::SessionTable full_table(100000);
+  auto full = start_relay(server_port, full_service->factory(), full_table);
+  const auto full_port = full->listener_address(0).port();
   const auto plain_port = plain->listener_address(0).port();
   const auto icpt_port = icpt->listener_address(0).port();
 
-  s_time(icpt_port, issuer_file, 1);  // warm the forged-certificate cache
-  std::vector<double> cps_direct, cps_plain, cps_icpt, mb_direct, mb_plain, mb_icpt;
+  s_time(icpt_port, issuer_file, 1);  // warm the forged-certificate cache (and sessions)
+  s_time(full_port, issuer_file, 1);
+  std::vector<double> cps_direct, cps_plain, cps_icpt, cps_full, mb_direct, mb_plain, mb_icpt;
   for (int round = 0; round < rounds; ++round) {
     cps_direct.push_back(s_time(server_port, ca_file, seconds));
     cps_plain.push_back(s_time(plain_port, ca_file, seconds));
     cps_icpt.push_back(s_time(icpt_port, issuer_file, seconds));
+    cps_full.push_back(s_time(full_port, issuer_file, seconds));
     mb_direct.push_back(bulk(server_port, ca_file, "big.bin"));
     mb_plain.push_back(bulk(plain_port, ca_file, "big.bin"));
     mb_icpt.push_back(bulk(icpt_port, issuer_file, "big.bin"));
@@ -275,6 +285,9 @@ int main(int argc, char** argv) {
   std::printf("| direct | %.0f | 1.00 | %.0f | 1.00 |\n", d, bd);
   std::printf("| plain relay | %.0f | %.2f | %.0f | %.2f |\n", p, d > 0 ? p / d : 0, bp,
               bd > 0 ? bp / bd : 0);
+  const double f = median(cps_full);
+  std::printf("| intercept, no upstream resumption | %.0f | %.2f | - | - |\n", f,
+              d > 0 ? f / d : 0);
   std::printf("| intercept (warm cache) | %.0f | %.2f | %.0f | %.2f |\n", i, d > 0 ? i / d : 0, bi,
               bd > 0 ? bi / bd : 0);
   std::printf(
@@ -284,6 +297,11 @@ int main(int argc, char** argv) {
       stats.forged ? stats.forge_ns_total / 1000.0 / stats.forged : 0.0,
       stats.forge_ns_max / 1000.0, static_cast<unsigned long long>(stats.intercepted),
       static_cast<unsigned long long>(stats.tunnelled_on_error));
+  std::printf("upstream handshakes resumed: %llu of %llu (sessions kept %zu)\n",
+              static_cast<unsigned long long>(stats.upstream_resumed),
+              static_cast<unsigned long long>(stats.intercepted),
+              service->upstream_sessions()->size());
+  full.reset();
   icpt.reset();
   plain.reset();
   server.stop();

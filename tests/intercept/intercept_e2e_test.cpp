@@ -247,16 +247,22 @@ TEST_F(InterceptE2E, UntrustedUpstreamGetsTheUntrustedIssuer) {
   auto other = test::make_ca("Some Other Root");
   ca_file_ = other.write(dir_, "other-ca");
   start_relay(port);
-  auto chain = run("openssl s_client -connect 127.0.0.1:" + std::to_string(port_) +
-                       " -servername www.example.test </dev/null 2>&1",
-                   20s);
+  // (A request, so that the session lasts until the server's session tickets arrived.)
+  auto chain =
+      run("(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 1) | openssl s_client "
+          "-connect 127.0.0.1:" +
+              std::to_string(port_) + " -servername www.example.test 2>&1",
+          20s);
   EXPECT_TRUE(contains(chain.out, "wirebump UNTRUSTED issuer")) << chain.out;
   EXPECT_EQ(service_->stats().untrusted_upstreams, 1u);
-  policy_.learned().flush();  // that s_client left without data: forget it
+  EXPECT_EQ(service_->upstream_sessions()->size(), 1u);
   auto r = curl("www.example.test", "--cacert " + issuer_file_);
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_TRUE(contains(r.err, "certificate")) << r.err;
   EXPECT_EQ(service_->stats().untrusted_upstreams, 2u);
+  // The second upstream handshake resumed the first one's session (s_server issues tickets):
+  // a resumed session keeps the original verdict, it never turns the server into a trusted one.
+  EXPECT_EQ(service_->stats().upstream_resumed, 1u);
 }
 
 TEST_F(InterceptE2E, ClientCertificateServerIsTunnelledOnError) {
@@ -435,6 +441,8 @@ TEST_F(InterceptE2E, ColdCacheBurstForgesOffTheLoopWhileOtherSessionsFlow) {
   }
   for (auto& t : cold) t.join();
   EXPECT_EQ(ok.load(), kCold) << logs();
+  // One kept upstream session per SNI (the key includes it): every cold name was a full handshake.
+  EXPECT_EQ(service_->stats().upstream_resumed, 1u);  // only `again`, a second warm.example.test
   EXPECT_EQ(server.certificates(), 1u + kCold);
   const auto stats = service_->stats();
   EXPECT_EQ(stats.forged, 2u + kCold);

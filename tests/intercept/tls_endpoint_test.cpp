@@ -296,5 +296,47 @@ TEST(AlpnWire, EncodesAndSkipsBadEntries) {
   EXPECT_EQ(alert_name(200), "alert 200");
 }
 
+// Upstream resumption: a session kept for (SNI, destination) is offered to that server only, a
+// resumed handshake keeps the original verification verdict and leaf, and the cache is bounded.
+TEST_F(TlsEndpointTest, UpstreamSessionsResumeTheSameServerOnly) {
+  auto sessions = std::make_shared<UpstreamSessions>(1);
+  upstream_ctx =
+      must(make_upstream_ctx({.trust_store = pki.ca_file, .upstream_sessions = sessions}));
+  SslCtxPtr ticket_ctx(SSL_CTX_new(TLS_server_method()));  // issues TLS 1.3 tickets
+  auto run = [&](const std::string& destination) {
+    Legs legs{must(TlsEndpoint::create(upstream_ctx.get(), Role::kClient)),
+              must(TlsEndpoint::create(ticket_ctx.get(), Role::kServer))};
+    EXPECT_TRUE(
+        configure_upstream(*legs.client,
+                           {"www.example.test", {}, "192.0.2.2", sessions.get(), destination})
+            .ok());
+    EXPECT_TRUE(
+        configure_client_leg(*legs.server,
+                             {pki.leaf.cert.get(), pki.leaf.key.get(), pki.ca.cert.get(), "", {}})
+            .ok());
+    legs.client->handshake();
+    pump(*legs.client, *legs.server);
+    std::vector<std::uint8_t> none;
+    legs.client->read(none);  // takes the server's tickets
+    EXPECT_TRUE(legs.client->handshake_done());
+    return legs;
+  };
+  auto first = run("192.0.2.2:443");
+  EXPECT_FALSE(first.client->resumed());
+  EXPECT_EQ(sessions->size(), 1u);
+  first.client.reset();  // gone without close_notify: the kept copy stays resumable
+  auto second = run("192.0.2.2:443");
+  EXPECT_TRUE(second.client->resumed());
+  const auto result = upstream_result(*second.client);
+  EXPECT_TRUE(result.verified);  // the original handshake's verdict
+  ASSERT_NE(result.leaf, nullptr);
+  EXPECT_EQ(X509_cmp(result.leaf, pki.leaf.cert.get()), 0);
+  auto other = run("192.0.2.3:443");  // another server: nothing offered
+  EXPECT_FALSE(other.client->resumed());
+  EXPECT_EQ(sessions->size(), 1u);  // capacity 1: 192.0.2.2's session was evicted
+  EXPECT_FALSE(run("192.0.2.2:443").client->resumed());
+  EXPECT_EQ(sessions->get("nothing|here:1"), nullptr);
+}
+
 }  // namespace
 }  // namespace wb::intercept
