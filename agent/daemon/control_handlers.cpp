@@ -60,6 +60,7 @@ json relay_json(const relay::RelayStats& s) {
           {"closed", s.closed},
           {"upstream_failed", s.upstream_failed},
           {"upstream_port_fallback", s.upstream_port_fallback},
+          {"bytes_spliced", s.bytes_spliced},
           {"bytes_from_client", s.bytes_from_client},
           {"bytes_from_server", s.bytes_from_server},
           {"active", s.active},

@@ -82,21 +82,29 @@ void Worker::on_poll_out(std::uint32_t index, Side side, bool stale) {
 void Worker::splice_in(std::uint32_t index, Side from) {
   Connection& c = *slot(index);
   SideState& s = c.side[idx(from)];
-  if (!reading_wanted(c, from) || s.in_pipe >= kPipeBytes) return;
-  const ssize_t n =
-      ::splice(c.fd[idx(from)], nullptr, s.pipe[1], nullptr, kPipeBytes - s.in_pipe, kSpliceFlags);
-  if (n > 0) {
-    s.in_pipe += static_cast<std::uint32_t>(n);
-    account(c, from, static_cast<std::uint64_t>(n));
-    counters_.spliced.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
-    flush_pipe(index, other(from));
-  } else if (n == 0) {
-    side_eof(index, from);
-  } else if (errno != EAGAIN && errno != EINTR) {
-    const Error error = errno_error("splice from " + std::string(label(from)));
-    dispatch(index, [from, &error](Handler& handler, SessionIo& io) {
-      handler.on_error(io, from, error);
-    });
+  // A few rounds per readiness while the source keeps filling the pipe and the destination keeps
+  // emptying it: one poll completion then moves more than one pipe's worth.
+  for (int round = 0; round < 4; ++round) {
+    if (!c.in_use || c.closing || !reading_wanted(c, from) || s.in_pipe >= kPipeBytes) return;
+    const std::size_t room = kPipeBytes - s.in_pipe;
+    const ssize_t n = ::splice(c.fd[idx(from)], nullptr, s.pipe[1], nullptr, room, kSpliceFlags);
+    if (n > 0) {
+      s.in_pipe += static_cast<std::uint32_t>(n);
+      account(c, from, static_cast<std::uint64_t>(n));
+      counters_.spliced.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      flush_pipe(index, other(from));
+      if (static_cast<std::size_t>(n) < room) return;  // the socket is drained for now
+      continue;
+    }
+    if (n == 0) {
+      side_eof(index, from);
+    } else if (errno != EAGAIN && errno != EINTR) {
+      const Error error = errno_error("splice from " + std::string(label(from)));
+      dispatch(index, [from, &error](Handler& handler, SessionIo& io) {
+        handler.on_error(io, from, error);
+      });
+    }
+    return;
   }
 }
 
