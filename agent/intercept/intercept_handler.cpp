@@ -10,6 +10,9 @@ namespace wb::intercept {
 
 namespace {
 
+// A decrypted session with no byte either way for this long releases its TLS buffers.
+constexpr std::chrono::milliseconds kQuietAfter{1000};
+
 using relay::CloseMode;
 using relay::SessionIo;
 using relay::Side;
@@ -99,6 +102,7 @@ void InterceptHandler::on_data(SessionIo& io, Side from, std::span<const std::ui
       try_detect(io, false);
       return;
     case Phase::kDecrypted: {
+      io.set_first_bytes_timeout(kQuietAfter);  // bytes moved: not quiet yet
       TlsEndpoint* ep = endpoint(from);
       ep->feed(bytes);
       Progress p;
@@ -533,7 +537,7 @@ void InterceptHandler::start_decrypted(SessionIo& io, const policy::Decision& de
       break;
   }
   phase_ = Phase::kDecrypted;
-  io.set_first_bytes_timeout(std::chrono::milliseconds(0));
+  io.set_first_bytes_timeout(kQuietAfter);
   auto client_bytes = std::move(client_plain_);
   auto server_bytes = std::move(server_plain_);
   client_plain_ = {};
@@ -685,8 +689,13 @@ void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
       server_first_expired_ = true;
       try_detect(io, true);
       return;
-    case Phase::kRaw:
     case Phase::kDecrypted:
+      // Quiet for kQuietAfter: the TLS endpoints give back their grown buffers (an idle
+      // intercepted session then holds little more than OpenSSL's own state).
+      down_->release_buffers();
+      up_->release_buffers();
+      return;
+    case Phase::kRaw:
     case Phase::kDone:
       return;
   }

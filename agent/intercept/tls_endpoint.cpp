@@ -1,5 +1,7 @@
 #include "agent/intercept/tls_endpoint.h"
 
+#include <openssl/buffer.h>
+
 #include <climits>
 #include <utility>
 
@@ -133,6 +135,7 @@ void TlsEndpoint::feed(std::span<const std::uint8_t> ciphertext) {
 }
 
 void TlsEndpoint::feed_eof() {
+  eof_fed_ = true;
   BIO_set_mem_eof_return(rbio_, 0);
 }
 
@@ -141,6 +144,43 @@ std::span<const std::uint8_t> TlsEndpoint::output() const {
   const long n = BIO_get_mem_data(wbio_, &data);
   if (n <= 0 || data == nullptr) return {};
   return {reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(n)};
+}
+
+namespace {
+constexpr std::size_t kKeptBioBytes = 4096;
+
+std::size_t bio_capacity(BIO* bio) {
+  BUF_MEM* mem = nullptr;
+  BIO_get_mem_ptr(bio, &mem);
+  return mem == nullptr ? 0 : mem->max;
+}
+
+// A fresh, empty memory BIO that reads as "wait for more", or nullptr.
+BIO* fresh_bio() {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio != nullptr) BIO_set_mem_eof_return(bio, -1);
+  return bio;
+}
+}  // namespace
+
+void TlsEndpoint::release_buffers() {
+  // The read BIO keeps its EOF mark once feed_eof() ran: leave it alone then.
+  if (!eof_fed_ && BIO_pending(rbio_) == 0 && bio_capacity(rbio_) > kKeptBioBytes) {
+    if (BIO* bio = fresh_bio()) {
+      SSL_set0_rbio(ssl_.get(), bio);  // frees the old one
+      rbio_ = bio;
+    }
+  }
+  if (BIO_pending(wbio_) == 0 && bio_capacity(wbio_) > kKeptBioBytes) {
+    if (BIO* bio = fresh_bio()) {
+      SSL_set0_wbio(ssl_.get(), bio);
+      wbio_ = bio;
+    }
+  }
+}
+
+std::size_t TlsEndpoint::buffer_capacity() const {
+  return bio_capacity(rbio_) + bio_capacity(wbio_);
 }
 
 void TlsEndpoint::consume_output() {

@@ -62,6 +62,13 @@ class TlsEndpoint {
   // Ciphertext waiting for the peer (a view into the write BIO, valid until consume_output()).
   std::span<const std::uint8_t> output() const;
   void consume_output();
+  // Gives back the memory BIOs' buffers if they are drained and grew past a few KiB: a memory
+  // BIO keeps its high-water allocation (a full TLS record, ~17 KiB), so an idle session would
+  // hold ~4 x 17 KiB across its two endpoints. Call when the session goes quiet (not per
+  // record: a busy stream would reallocate every time).
+  void release_buffers();
+  // Bytes the two memory BIOs hold allocated (for tests and memory accounting).
+  std::size_t buffer_capacity() const;
 
   // ---- TLS ----
   Progress handshake();
@@ -104,6 +111,7 @@ class TlsEndpoint {
   Role role_;
   BIO* rbio_ = nullptr;  // owned by ssl_
   BIO* wbio_ = nullptr;  // owned by ssl_
+  bool eof_fed_ = false;
   bool handshake_done_ = false;
   bool client_cert_requested_ = false;
   bool stapled_ = false;

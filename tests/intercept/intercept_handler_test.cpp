@@ -252,6 +252,13 @@ TEST_F(HandlerTest, InterceptsAndHandsHttp2ToTheHttpsInspector) {
   pump();
   EXPECT_EQ(read_all(*client_).size(), 9u);
   EXPECT_FALSE(io_->closed);
+  // Quiet for a second: the handler's phase timer releases the TLS buffers, nothing else.
+  EXPECT_EQ(io_->first_bytes_timeout, 1000ms);
+  handler_->on_timeout(*io_, relay::TimeoutKind::kFirstBytes);
+  EXPECT_FALSE(io_->closed);
+  ASSERT_TRUE(client_->write(bytes_of(preface)).ok());
+  pump();
+  EXPECT_EQ(read_all(*server_), preface);  // still relaying after the release
 }
 
 TEST_F(HandlerTest, ServerFirstUnknownBannerIsDeniedAfterTheTimeout) {
