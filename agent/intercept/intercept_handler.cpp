@@ -215,7 +215,11 @@ void InterceptHandler::start_tunnel(SessionIo& io, Protocol label, Verdict verdi
   auto first = std::move(first_);
   first_ = {};
   if (!first.empty()) relay_raw(io, Side::kClient, first);
-  if (phase_ == Phase::kRaw) io.resume_reading(Side::kClient);
+  if (phase_ != Phase::kRaw) return;
+  // Nothing to look at any more: the relay may move the bytes itself (splice, no copy through
+  // user space). on_eof and the other callbacks still come, so the close reason stays ours.
+  if (!inspector_) io.relay_untouched();
+  io.resume_reading(Side::kClient);
 }
 
 void InterceptHandler::deny(SessionIo& io, Protocol label, const std::string& reason) {

@@ -68,6 +68,7 @@ class FakeIo final : public relay::SessionIo {
   void set_inspection(std::string b, nlohmann::json) override { brief = std::move(b); }
   // A real mailbox (eventfd): the test delivers its posts as the relay worker would.
   relay::Waker waker() override { return relay::Waker(mailbox, 0, 0); }
+  void relay_untouched() override { untouched = true; }
 
   // Waits up to `timeout` for posts and hands their tokens to `handler` as on_wake; false when
   // none came.
@@ -98,6 +99,7 @@ class FakeIo final : public relay::SessionIo {
   relay::CloseMode close_mode = relay::CloseMode::kGraceful;
   std::string close_reason;
   bool connect_requested = false;
+  bool untouched = false;
   bool connected = false;
   int reconnects = 0;
   std::chrono::milliseconds first_bytes_timeout{0};
@@ -361,6 +363,7 @@ TEST_F(HandlerTest, PolicyTunnelResetAndIdleKeepTheReason) {
     EXPECT_EQ(io.verdict, session::Verdict::kTunnel);
     EXPECT_EQ(io.reason, why);
     EXPECT_EQ(io.out[1], hello);  // replayed untouched
+    EXPECT_TRUE(io.untouched);    // and the relay may splice the rest
     if (idle) {
       h.on_timeout(io, relay::TimeoutKind::kIdle);
       EXPECT_EQ(io.close_reason, why + "; idle timeout");
@@ -463,8 +466,19 @@ TEST_F(HandlerTest, SilentClientIsRelayedForServerFirstProtocols) {
   EXPECT_EQ(io_->verdict, session::Verdict::kTunnel);
   EXPECT_EQ(io_->protocol, session::Protocol::kUnknown);
   EXPECT_NE(io_->reason.find("client silent"), std::string::npos) << io_->reason;
+  EXPECT_TRUE(io_->untouched);
   handler_->on_data(*io_, Side::kServer, bytes_of("220 smtp ready\r\n"));
   EXPECT_EQ(io_->take(Side::kClient).size(), 16u);
+}
+
+// Plaintext SIP goes through its inspector: the relay must keep handing the bytes over.
+TEST_F(HandlerTest, InspectedPlaintextIsNotLeftToTheRelay) {
+  handler_->on_data(*io_, Side::kClient,
+                    bytes_of("OPTIONS sip:bob@example.test SIP/2.0\r\nContent-Length: 0\r\n\r\n"));
+  EXPECT_EQ(io_->protocol, session::Protocol::kSip);
+  EXPECT_EQ(io_->verdict, session::Verdict::kRelay);
+  EXPECT_FALSE(io_->untouched);
+  EXPECT_FALSE(io_->take(Side::kServer).empty());  // forwarded by the handler
 }
 
 TEST_F(HandlerTest, TruncatedHelloAtEveryLengthNeverForwardsAndNeverCrashes) {
