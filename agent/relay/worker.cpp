@@ -449,6 +449,7 @@ void Worker::on_connect(std::uint32_t index, bool stale, int result) {
     set_state(c, session::State::kEstablished);
     update_reading(index, Side::kServer);
     flush(index, Side::kServer);
+    flush_pipe(index, Side::kServer);  // client bulk spliced while the connect was in flight
     maybe_shutdown(index, Side::kServer);
     dispatch(index, [](Handler& handler, SessionIo& io) { handler.on_upstream_connected(io); });
     return;
