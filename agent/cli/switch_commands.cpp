@@ -41,9 +41,10 @@ void add_switch_commands(CLI::App& app, Context& ctx) {
 
   static std::string quic_state;
   static bool quic_json = false;
-  auto* quic = add_leaf(
-      app, "quic", "Block QUIC Initials on UDP 443 (clients fall back to TCP/TLS) or allow them",
-      quic_json);
+  auto* quic = add_leaf(app, "quic",
+                        "Block QUIC (drop QUIC Initials on UDP 443 and remove Alt-Svc h3 from new "
+                        "intercepted HTTP sessions: clients fall back to TCP/TLS) or allow it",
+                        quic_json);
   quic->add_option("state", quic_state, "block | allow")->required();
   quic->callback([&ctx] {
     auto block = parse_switch(ctx, "quic", quic_state, "block", "allow");

@@ -213,10 +213,13 @@ void register_control_handlers(control::ControlServer& server, Agent::Parts& p) 
     WB_TRY_ASSIGN(wb_config kernel, dp.config());
     return json{{"intercept", kernel.intercept_enabled != 0}};
   });
-  server.handle("quic.set", [&dp](const json& args) -> Result<json> {
+  // Both halves of QUIC blocking switch together: the kernel drops QUIC Initials, and the HTTP
+  // inspectors of sessions that start from now on remove Alt-Svc h3 advertisements.
+  server.handle("quic.set", [&dp, &p](const json& args) -> Result<json> {
     if (control::has_arg(args, "block")) {
       WB_TRY_ASSIGN(bool block, arg_bool(args, "block"));
       WB_TRY(dp.set_block_quic(block));
+      if (p.interception) p.interception->service->set_block_quic(block);
     }
     WB_TRY_ASSIGN(wb_config kernel, dp.config());
     return json{{"block_quic", kernel.block_quic != 0}};

@@ -729,6 +729,7 @@ bool InterceptHandler::flush(SessionIo& io, Side to) {
 
 void InterceptHandler::make_inspector(SessionIo& /*io*/, Protocol label, bool alpn_h2) {
   auto options = svc_.options().inspectors;
+  options.block_quic = svc_.block_quic();
   options.alpn_h2 = alpn_h2;
   auto made = inspect::make_inspector(session::label(label), options);
   if (!made) {

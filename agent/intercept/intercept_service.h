@@ -91,6 +91,11 @@ class InterceptService {
 
   // ---- for the handlers ----
   const InterceptOptions& options() const { return options_; }
+  // QUIC blocking as it is now: the config's block_quic at start, then `wirebump quic
+  // block|allow` (the control handler sets it beside the kernel's switch). Read when a session's
+  // inspector is made, so a change applies to new sessions and running ones keep their state.
+  bool block_quic() const { return block_quic_.load(std::memory_order_relaxed); }
+  void set_block_quic(bool block) { block_quic_.store(block, std::memory_order_relaxed); }
   policy::Policy& policy() { return policy_; }
   certs::CertService& certs() { return certs_; }
   SSL_CTX* upstream_ctx() const { return upstream_ctx_.get(); }
@@ -109,7 +114,10 @@ class InterceptService {
 
  private:
   InterceptService(InterceptOptions options, policy::Policy& policy, certs::CertService& certs)
-      : options_(std::move(options)), policy_(policy), certs_(certs) {}
+      : options_(std::move(options)),
+        policy_(policy),
+        certs_(certs),
+        block_quic_(options_.inspectors.block_quic) {}
 
   InterceptOptions options_;
   policy::Policy& policy_;
@@ -118,6 +126,7 @@ class InterceptService {
   SslCtxPtr upstream_ctx_;
   SslCtxPtr client_leg_ctx_;
   Counters counters_;
+  std::atomic<bool> block_quic_;
 };
 
 }  // namespace wb::intercept

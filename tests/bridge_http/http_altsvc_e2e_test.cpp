@@ -208,6 +208,30 @@ TEST_P(AltSvcThroughTheBridge, Http2AndHttp1Responses) {
   EXPECT_EQ(header_lines(read_file(d_ + "/slow.headers"), "alt-svc").size(), 2u);
 }
 
+// `wirebump quic block|allow` at run time switches the inspectors too (for sessions that start
+// afterwards), not only the kernel's QUIC drop: the opposite of the config's setting each way.
+TEST_P(AltSvcThroughTheBridge, QuicSwitchAtRunTimeAppliesToNewSessions) {
+  const bool block = !GetParam();
+  auto switched = agent_->cli(std::string("quic ") + (block ? "block" : "allow") + " --json");
+  ASSERT_EQ(switched.exit_code, 0) << switched.err;
+  auto state = json::parse(switched.out, nullptr, false);
+  ASSERT_TRUE(state.is_object()) << switched.out;
+  EXPECT_EQ(state.value("block_quic", !block), block) << switched.out;
+
+  auto h2 = curl("switched", "--http2", {"/hello.txt", "/only-h3/hello.txt"});
+  ASSERT_EQ(h2.exit_code, 0) << h2.err << "\nagent:\n" << agent_->agent()->log();
+  std::string headers = read_file(d_ + "/switched.headers");
+  SCOPED_TRACE(headers);
+  EXPECT_EQ(body("switched", 1), "hello through the bridge\n");
+  if (block) {
+    EXPECT_EQ(header_lines(headers, "alt-svc"), std::vector<std::string>{" h2=\":443\""});
+  } else {
+    EXPECT_EQ(header_lines(headers, "alt-svc"),
+              (std::vector<std::string>{" h3=\":443\"; ma=86400, h2=\":443\"",
+                                        " h3-29=\":443\", h3=\":443\""}));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(BlockQuic, AltSvcThroughTheBridge, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
 
