@@ -200,9 +200,9 @@ for n in "${mem_counts[@]}"; do
 done
 
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
-mkdir -p "$out"
+mkdir -p "$out/compare"
+if [[ -s $dir/perf-wb-intercept.txt ]]; then cp "$dir/perf-wb-intercept.txt" "$out/compare/"; fi
 python3 "$here/tests/bench/compare/report.py" --results "$dir/results.tsv" --ttfb-dir "$dir" \
   --out "$out" --quick "$quick" --meta "rounds=$rounds" "cps_n=$cps_n" "bulk_mb=$bulk_mb" \
   "ttfb_rate=$ttfb_rate" "ttfb_s=$ttfb_s" "load_start=$load0" "load_end=$load1" \
   "seconds=$(($(date +%s) - start_s))" "max_conns=$max_conns"
-if [[ -s $dir/perf-wb-intercept.txt ]]; then cp "$dir/perf-wb-intercept.txt" "$out/compare/"; fi
