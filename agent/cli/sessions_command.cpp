@@ -9,7 +9,6 @@
 
 #include "agent/cli/agent_call.h"
 #include "agent/cli/output.h"
-#include "agent/config/names.h"
 #include "agent/session/session_types.h"
 
 namespace wb::cli {
@@ -49,14 +48,6 @@ void print_sessions(const nlohmann::json& sessions, const std::string& protocol)
   table.print(std::cout);
 }
 
-// "https, http, sips, sip, ms-turn, turn, tunnel or unknown" (the session table's labels).
-std::string protocol_choices() {
-  std::array<std::string_view, session::kAllProtocols.size()> names{};
-  for (std::size_t i = 0; i < names.size(); ++i)
-    names[i] = session::label(session::kAllProtocols[i]);
-  return config::one_of(names);
-}
-
 }  // namespace
 
 void add_sessions_command(CLI::App& app, Context& ctx) {
@@ -64,13 +55,13 @@ void add_sessions_command(CLI::App& app, Context& ctx) {
   static bool json = false;
   auto* cmd = add_leaf(app, "sessions", "Active sessions (filter with --protocol)", json);
   cmd->add_option("-p,--protocol", protocol,
-                  "Only sessions of this protocol: " + protocol_choices());
+                  "Only sessions of this protocol: " + session::protocol_choices());
   cmd->callback([&ctx] {
     const auto parsed = session::parse_protocol(protocol);
     if (!protocol.empty() && !parsed) {
       return usage_error(
           ctx, "sessions",
-          "unknown protocol '" + protocol + "' (expected " + protocol_choices() + ")");
+          "unknown protocol '" + protocol + "' (expected " + session::protocol_choices() + ")");
     }
     const std::string wanted = parsed ? std::string(session::label(*parsed)) : "";
     nlohmann::json args = nlohmann::json::object();

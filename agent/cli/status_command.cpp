@@ -68,6 +68,26 @@ void print_status(const nlohmann::json& s) {
             << number(sessions, "refused_per_client") << "\n";
   if (!by_protocol.empty()) by_protocol.print(std::cout);
 
+  if (s.contains("relay") && s["relay"].is_object()) {
+    const auto& relay = s["relay"];
+    std::cout << "relay          accepted " << number(relay, "accepted") << ", upstream failed "
+              << number(relay, "upstream_failed") << ", port fallback "
+              << number(relay, "upstream_port_fallback") << ", spliced "
+              << human_bytes(number(relay, "bytes_spliced")) << "\n";
+  }
+  // Present only when interception runs in the agent (PROTOCOL.md "status").
+  if (s.contains("interception") && s["interception"].is_object()) {
+    const auto& i = s["interception"];
+    std::cout << "intercepted    " << number(i, "intercepted") << " (tunnelled "
+              << number(i, "tunnelled") << ", on error " << number(i, "tunnelled_on_error")
+              << ", client rejected " << number(i, "client_rejected") << ", denied "
+              << number(i, "denied") << ")\n"
+              << "forging        " << number(i, "forged") << " forged ("
+              << number(i, "forge_queued") << " off the loop, " << number(i, "forge_errors")
+              << " errors), upstream resumed " << number(i, "upstream_resumed")
+              << ", untrusted upstreams " << number(i, "untrusted_upstreams") << "\n";
+  }
+
   if (s.contains("certs") && s["certs"].is_object()) {
     const auto& cache = s["certs"].contains("cache") ? s["certs"]["cache"] : s["certs"];
     std::cout << "\ncert cache     hits " << number(cache, "hits") << ", misses "

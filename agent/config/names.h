@@ -19,9 +19,6 @@ Status check_host(std::string_view host);
 // A policy SNI pattern: a host name, or "*." followed by a host name (one leftmost wildcard).
 Status check_sni_pattern(std::string_view pattern);
 
-// Session protocols as `wirebump sessions --protocol` and the agent name them.
-inline constexpr std::array<std::string_view, 8> kSessionProtocols = {
-    "https", "http", "sips", "sip", "ms-turn", "turn", "tunnel", "unknown"};
 // Protocols whose detection can be switched ([detect] in the config, `wirebump detect`).
 inline constexpr std::array<std::string_view, 4> kDetectProtocols = {"https", "sips", "sip",
                                                                      "ms-turn"};

@@ -187,9 +187,8 @@ Result<json> sessions(const session::SessionTable& table, const json& args) {
     WB_TRY_ASSIGN(std::string name, arg_string(args, "protocol"));
     auto protocol = session::parse_protocol(name);
     if (!protocol) {
-      return control::invalid_argument(
-          "protocol: expected https, http, sips, sip, ms-turn, turn, tunnel or unknown, got \"" +
-          name + "\"");
+      return control::invalid_argument("protocol: expected " + session::protocol_choices() +
+                                       ", got \"" + name + "\"");
     }
     filter.protocol = protocol;
   }

@@ -71,6 +71,15 @@ std::string_view label(State state) {
   return "accepted";
 }
 
+std::string protocol_choices() {
+  std::string out;
+  for (std::size_t i = 0; i < kAllProtocols.size(); ++i) {
+    if (i > 0) out += i + 1 == kAllProtocols.size() ? " or " : ", ";
+    out += label(kAllProtocols[i]);
+  }
+  return out;
+}
+
 std::optional<Protocol> parse_protocol(std::string_view text) {
   for (const auto& entry : kProtocols) {
     if (entry.label.size() != text.size()) continue;

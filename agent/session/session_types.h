@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace wb::session {
@@ -57,5 +58,8 @@ std::optional<Protocol> parse_protocol(std::string_view text);
 inline constexpr std::array<Protocol, 8> kAllProtocols = {
     Protocol::kHttps,  Protocol::kHttp, Protocol::kSips,   Protocol::kSip,
     Protocol::kMsTurn, Protocol::kTurn, Protocol::kTunnel, Protocol::kUnknown};
+// "https, http, sips, sip, ms-turn, turn, tunnel or unknown": kAllProtocols for help texts and
+// the errors of `wirebump sessions --protocol` (CLI and agent alike).
+std::string protocol_choices();
 
 }  // namespace wb::session

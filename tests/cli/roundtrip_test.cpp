@@ -77,6 +77,22 @@ const json kStatus = {
       {"max", 10000},
       {"refused", 1},
       {"by_protocol", {{"https", 2}, {"ms-turn", 1}}}}},
+    {"relay",
+     {{"accepted", 812},
+      {"upstream_failed", 1},
+      {"upstream_port_fallback", 4},
+      {"bytes_spliced", 3 * 1024 * 1024}}},
+    {"interception",
+     {{"intercepted", 640},
+      {"tunnelled", 150},
+      {"tunnelled_on_error", 3},
+      {"client_rejected", 1},
+      {"denied", 2},
+      {"forged", 640},
+      {"forge_queued", 12},
+      {"forge_errors", 0},
+      {"upstream_resumed", 410},
+      {"untrusted_upstreams", 5}}},
     {"certs",
      {{"cache",
        {{"hits", 10}, {"misses", 2}, {"evictions", 0}, {"size", 2}, {"capacity", 1024}}}}}};
@@ -108,6 +124,18 @@ TEST_F(CliRoundTrip, Status) {
   expect_cell(r.out, "SESSIONS", "ms-turn", "1", true);
   EXPECT_NE(r.out.find("cert cache     hits 10, misses 2, evictions 0, size 2/1024"),
             std::string::npos);
+  EXPECT_NE(r.out.find("relay          accepted 812, upstream failed 1, port fallback 4, "
+                       "spliced 3.0 MiB\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("intercepted    640 (tunnelled 150, on error 3, client rejected 1, "
+                       "denied 2)\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("forging        640 forged (12 off the loop, 0 errors), upstream resumed "
+                       "410, untrusted upstreams 5\n"),
+            std::string::npos)
+      << r.out;
   EXPECT_TRUE(last_args("status").is_object());
 
   auto j = cli("status --json");

@@ -108,8 +108,8 @@ TEST(Names, SniPatterns) {
 
 TEST(Names, Lists) {
   EXPECT_EQ(one_of(kDetectProtocols), "https, sips, sip or ms-turn");
-  EXPECT_TRUE(is_one_of(kSessionProtocols, "ms-turn"));
-  EXPECT_FALSE(is_one_of(kSessionProtocols, "quic"));
+  EXPECT_TRUE(is_one_of(kPolicyActions, "deny"));
+  EXPECT_FALSE(is_one_of(kPolicyActions, "block"));
   EXPECT_EQ(*parse_policy_action("allow-undetected"), PolicyAction::kAllowUndetected);
   EXPECT_EQ(to_string(PolicyAction::kTunnel), "tunnel");
   EXPECT_FALSE(parse_policy_action("block").ok());

@@ -217,6 +217,7 @@ TEST(SessionTypes, LabelsRoundTrip) {
   }
   EXPECT_FALSE(parse_protocol("ms_turn").has_value());
   EXPECT_FALSE(parse_protocol("").has_value());
+  EXPECT_EQ(protocol_choices(), "https, http, sips, sip, ms-turn, turn, tunnel or unknown");
 }
 
 TEST(Endpoint, ParsesAndPrintsBothFamilies) {
