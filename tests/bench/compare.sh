@@ -77,7 +77,7 @@ cleanup() {
     echo "compare.sh: failed (exit $rc); logs:" >&2
     tail -n 5 "$dir"/*/log "$dir"/wirebump/agent.log "$dir"/squid/cache.log >&2 2>/dev/null
   fi
-  if ((quick)) || ((rc != 0)); then rm -rf "$dir"; else rm -rf "${dir:?}"/{www,urls,pki,sslsplit,squid,mitmproxy,nginx}; fi
+  rm -rf "${dir:?}"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -202,6 +202,7 @@ done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$out/compare"
 if [[ -s $dir/perf-wb-intercept.txt ]]; then cp "$dir/perf-wb-intercept.txt" "$out/compare/"; fi
+cp "$dir/results.tsv" "$out/compare/results.tsv"   # the raw figures, beside the charts
 python3 "$here/tests/bench/compare/report.py" --results "$dir/results.tsv" --ttfb-dir "$dir" \
   --out "$out" --quick "$quick" --meta "rounds=$rounds" "cps_n=$cps_n" "bulk_mb=$bulk_mb" \
   "ttfb_rate=$ttfb_rate" "ttfb_s=$ttfb_s" "load_start=$load0" "load_end=$load1" \
