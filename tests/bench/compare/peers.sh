@@ -50,11 +50,13 @@ cache_store_log none
 cache_log $d/cache.log
 pid_filename $d/squid.pid
 coredump_dir $d
-max_filedescriptors 20000
+max_filedescriptors 40000
 workers 1
 shutdown_lifetime 0 seconds
 client_lifetime 1 hour
 pconn_timeout 15 minutes
+# The idle-memory step holds client connections open for minutes (default: closed after 2).
+client_idle_pconn_timeout 15 minutes
 read_timeout 15 minutes
 request_timeout 15 minutes
 # The lab has no DNS server: Squid checks an intercepted request's Host against the original
