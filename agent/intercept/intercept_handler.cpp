@@ -574,17 +574,30 @@ bool InterceptHandler::forward_plaintext(SessionIo& io, Side from,
 
 void InterceptHandler::decrypted_eof(SessionIo& io, Side from) {
   bool& closed = from == Side::kClient ? client_closed_ : server_closed_;
-  if (closed) return;
-  closed = true;
-  if (inspector_) inspector_->on_close(direction(from));
-  const Side to = relay::other(from);
-  endpoint(to)->shutdown();  // close_notify, then FIN
-  if (!flush(io, to)) return;
-  io.shutdown_write(to);
-  if (client_closed_ && server_closed_) fail(io, CloseMode::kGraceful, "closed by both sides");
+  if (!closed) {
+    closed = true;
+    if (inspector_) inspector_->on_close(direction(from));
+    const Side to = relay::other(from);
+    endpoint(to)->shutdown();  // close_notify, then FIN
+    if (!flush(io, to)) return;
+    io.shutdown_write(to);
+  }
+  finish_decrypted(io);
+}
+
+// Both close_notify alerts are not yet both FINs. Closing our sockets before a peer's FIN came
+// orphans them in FIN_WAIT2 (a timewait socket for tcp_fin_timeout): the datapath no longer
+// steers that peer's late FIN to us, and the peer's next SYN from the same port meets the
+// FIN_WAIT2 socket, which answers it with an ACK or RST instead of a new connection (a client
+// reusing its port stalled until it expired). So wait for both FINs too, bounded by the quiet
+// timer (on_timeout), after which we close anyway.
+void InterceptHandler::finish_decrypted(SessionIo& io) {
+  if (client_closed_ && server_closed_ && tcp_eof_[0] && tcp_eof_[1])
+    fail(io, CloseMode::kGraceful, "closed by both sides");
 }
 
 void InterceptHandler::on_eof(SessionIo& io, Side from) {
+  tcp_eof_[static_cast<int>(from)] = true;
   switch (phase_) {
     case Phase::kPeek:
       if (first_.empty()) {
@@ -657,6 +670,11 @@ void InterceptHandler::on_eof(SessionIo& io, Side from) {
 }
 
 void InterceptHandler::on_error(SessionIo& io, Side side, const Error& error) {
+  if (phase_ == Phase::kDecrypted && client_closed_ && server_closed_) {
+    // Both TLS sessions had ended (a peer that closes with our close_notify unread resets).
+    fail(io, CloseMode::kGraceful, "closed by both sides");
+    return;
+  }
   // A reset on one leg becomes a reset on the other, as if there were no bridge.
   fail(io, CloseMode::kReset, std::string(relay::label(side)) + " error: " + error.message());
 }
@@ -698,6 +716,9 @@ void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
       // intercepted session then holds little more than OpenSSL's own state).
       down_->release_buffers();
       up_->release_buffers();
+      if (client_closed_ && server_closed_) {  // a peer's FIN did not follow its close_notify
+        fail(io, CloseMode::kGraceful, "closed by both sides");
+      }
       return;
     case Phase::kRaw:
     case Phase::kDone:

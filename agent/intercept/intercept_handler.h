@@ -106,6 +106,7 @@ class InterceptHandler final : public relay::Handler {
   bool forward_plaintext(relay::SessionIo& io, relay::Side from,
                          std::span<const std::uint8_t> plain);
   void decrypted_eof(relay::SessionIo& io, relay::Side from);
+  void finish_decrypted(relay::SessionIo& io);
   bool flush(relay::SessionIo& io, relay::Side to);
   TlsEndpoint* endpoint(relay::Side side) const;
 
@@ -151,6 +152,7 @@ class InterceptHandler final : public relay::Handler {
   std::chrono::steady_clock::time_point client_handshake_done_;  // the pinning window's start
   bool client_closed_ = false;  // client's TLS/TCP end reached (decrypted mode)
   bool server_closed_ = false;
+  bool tcp_eof_[2] = {false, false};  // FIN (not just close_notify) seen from each side
   // Raw relay: FIN seen from each side, and which came first (for the close reason).
   bool raw_eof_[2] = {false, false};
   std::optional<relay::Side> first_raw_eof_;

@@ -29,13 +29,16 @@ class AgentPortReuseTest : public ::testing::Test {
   AgentFixture f_;
 };
 
-// Sequential HTTP requests to 192.0.2.2:8080, all from 192.0.2.1:PORT; prints "ok N".
+// Sequential HTTP requests to 192.0.2.2:8080 (or HTTPS to :443), all from 192.0.2.1:PORT;
+// prints "ok N".
 // server-first: "Connection: close" and read until nginx's FIN, then close (the client is the
 // passive closer, so its port is free again at once). client-first: keep-alive, close as soon
 // as the body is in, and wait out tcp_tw_reuse's one second before reusing the port.
 constexpr const char* kReuseClient = R"PY(
-import socket, sys, time
+import socket, ssl, sys, time
 mode, port, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+cafile = sys.argv[4] if len(sys.argv) > 4 else None  # TLS to 443, else plain HTTP to 8080
+ctx = ssl.create_default_context(cafile=cafile) if cafile else None
 body = b"hello through the bridge\n"
 header = b"Connection: close\r\n" if mode == "server-first" else b""
 ok = 0
@@ -45,8 +48,9 @@ for i in range(rounds):
     s.settimeout(5)
     try:
         s.bind(("192.0.2.1", port))
-        s.connect(("192.0.2.2", 8080))
-        s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: s\r\n" + header + b"\r\n")
+        s.connect(("192.0.2.2", 443 if ctx else 8080))
+        if ctx: s = ctx.wrap_socket(s, server_hostname="server.test")  # takes the descriptor
+        s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: server.test\r\n" + header + b"\r\n")
         data = b""
         while True:
             if mode == "client-first" and data.endswith(body): break
@@ -55,8 +59,8 @@ for i in range(rounds):
             data += chunk
         if data.endswith(body): ok += 1
         else: print("round", i, "short reply", data[:80], file=sys.stderr)
-    except OSError as e:
-        print("round", i, e, file=sys.stderr)
+    except (OSError, ssl.SSLError) as e:
+        print("round", i, time.time(), e, file=sys.stderr)
     s.close()
     time.sleep(1.2 if mode == "client-first" else 0.05)
 print("ok", ok)
@@ -96,6 +100,76 @@ TEST_F(AgentPortReuseTest, ClientClosesFirstAndReusesItsPortWhileTheAgentHoldsIt
   // The agent's earlier upstream held the port: later upstreams came from a kernel-chosen one.
   EXPECT_GE(relay("upstream_port_fallback"), 1) << f_.status().dump();
   EXPECT_EQ(relay("upstream_failed"), 0);
+}
+
+// The same reuse through interception (kReuseClient with a CA file: TLS to 443): nginx HTTPS
+// (its self-signed server.test certificate is the agent's trust store), the client trusting the
+// wirebump issuer, every connection TLS on both legs.
+class AgentInterceptPortReuseTest : public AgentPortReuseTest {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(f_.topo().ok()) << f_.topo().error();
+    ASSERT_EQ(f_.start_servers(), "");
+    // The agent verifies nginx against its own certificate (CN=server.test) and logs each step.
+    std::string config = read_file(f_.config_path());
+    config.replace(config.find("log_level = \"info\""), 18, "log_level = \"debug\"");
+    std::ofstream(f_.config_path())
+        << config << "trust_store = \"" << f_.topo().dir() << "/cert.pem\"\n";
+    ASSERT_EQ(f_.start_agent(), "");
+    auto ca = f_.cli("ca show --json");
+    ASSERT_EQ(ca.exit_code, 0) << ca.err;
+    issuer_ = nlohmann::json::parse(ca.out, nullptr, false)["issuers"][0].value("cert_path", "");
+    ASSERT_FALSE(issuer_.empty()) << ca.out;
+    script_ = f_.topo().dir() + "/reuse.py";
+    std::ofstream(script_) << kReuseClient;
+  }
+  long intercepted() { return f_.status()["interception"].value("intercepted", -1L); }
+  std::string diagnostics() {
+    return f_.status().dump() + "\nbridge sockets:\n" +
+           f_.topo().enter(f_.topo().bridge(), "ss -tan").out + "\nagent log:\n" +
+           f_.agent()->log();
+  }
+  std::string issuer_, script_;
+};
+
+TEST_F(AgentInterceptPortReuseTest, ServerClosesFirstAndTheClientReusesItsPort) {
+  const long before = intercepted();
+  auto r = f_.client("/usr/bin/python3 " + script_ + " server-first 41010 10 " + issuer_,
+                     std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok 10\n") << r.err << "\n" << diagnostics();
+  EXPECT_EQ(intercepted(), before + 10);
+}
+
+TEST_F(AgentInterceptPortReuseTest, ClientClosesFirstAndReusesItsPortWhileTheAgentHoldsIt) {
+  ASSERT_EQ(f_.client("sysctl -qw net.ipv4.tcp_tw_reuse=1").exit_code, 0);
+  const long before = intercepted();
+  auto r = f_.client("/usr/bin/python3 " + script_ + " client-first 41011 5 " + issuer_,
+                     std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok 5\n") << r.err << "\n" << diagnostics();
+  EXPECT_EQ(intercepted(), before + 5);
+  EXPECT_EQ(relay("upstream_failed"), 0);
+}
+
+// What the benchmark does: kernel-chosen ports from a narrow range, "Connection: close", so
+// every port comes back within seconds. This stalled (11 of 24 in 113 s) while the agent closed
+// its client socket on the client's close_notify, before the client's FIN: the orphaned
+// FIN_WAIT2 socket no longer got that FIN (not steered) and turned the next SYN away.
+TEST_F(AgentInterceptPortReuseTest, NarrowEphemeralRangeEveryRequestAnswered) {
+  ASSERT_EQ(f_.client("sysctl -qw net.ipv4.ip_local_port_range='41020 41027'").exit_code, 0);
+  auto r = f_.client(
+      "for i in $(seq 24); do curl -sS --http1.1 --no-sessionid -m 8 -H "
+      "'Connection: close' --cacert " +
+          issuer_ +
+          " --resolve server.test:443:192.0.2.2 https://server.test/hello.txt; "
+          "done",
+      std::chrono::seconds(240));
+  std::size_t answered = 0;
+  for (std::size_t at = r.out.find("hello"); at != std::string::npos;
+       at = r.out.find("hello", at + 1))
+    ++answered;
+  EXPECT_EQ(answered, 24u) << r.err << "\n" << diagnostics();
 }
 
 }  // namespace
