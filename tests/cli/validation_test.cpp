@@ -126,10 +126,13 @@ TEST(CliNoAgent, EveryCommandExitsThree) {
 }
 
 TEST(CliNoAgent, DefaultSocketIsNamed) {
-  // Without --socket or -c, the default path is the one tried and named. (No agent runs at the
-  // default path while unit tests run; if one does, skip rather than talk to it.)
-  if (std::filesystem::exists("/run/wirebump/control.sock")) GTEST_SKIP() << "an agent runs here";
-  auto r = test::run(test::wirebump_binary() + " status", std::chrono::seconds(20));
+  // Without --socket or -c, the default path is the one tried and named. The CLI runs in a private
+  // mount namespace with an empty /run, so an agent running on this machine is never reached.
+  auto r = test::run(
+      "unshare --mount --propagation private sh -c 'mount -t tmpfs none /run && "
+      "exec " +
+          test::wirebump_binary() + " status'",
+      std::chrono::seconds(20));
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("wirebump: no agent is running (no control socket at "
                        "/run/wirebump/control.sock)"),
