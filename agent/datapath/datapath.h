@@ -46,7 +46,8 @@ struct Decision {
   wb_verdict verdict = WB_VERDICT_BYPASS;
   wb_reason reason = WB_REASON_NON_IP;
   wb_flow_class flow_class = WB_CLASS_UNKNOWN;
-  int tc_action = 0;  // the program's return value: TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT
+  int tc_action = 0;       // the program's return value: TC_ACT_OK, TC_ACT_SHOT, TC_ACT_REDIRECT
+  std::uint32_t mark = 0;  // skb->mark after the program: the steer mark on a diverted frame
 };
 
 // Counters summed over CPUs.
@@ -148,6 +149,11 @@ class Datapath {
   // Mean nanoseconds per run of the classifier over `repeat` runs of one frame.
   Result<double> measure_ns_per_packet(std::span<const std::uint8_t> frame,
                                        std::uint32_t repeat) const;
+  // Runs the XDP program on one frame (BPF_PROG_TEST_RUN) as if received on ingress_ifindex
+  // (a device of the calling thread's namespace; 0: the kernel's default, loopback). Returns the
+  // XDP action (XDP_PASS, XDP_DROP, XDP_REDIRECT when the DEVMAP has a peer for the port); nothing
+  // is transmitted.
+  Result<int> run_xdp(std::span<const std::uint8_t> frame, int ingress_ifindex = 0) const;
 
   int classifier_fd() const;
   const std::string& pin_dir() const;  // empty when unpinned

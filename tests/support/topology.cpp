@@ -2,12 +2,17 @@
 #include "tests/support/build_paths.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <thread>
 
 namespace wb::test {
 namespace {
@@ -103,6 +108,23 @@ NetnsGuard::~NetnsGuard() {
     if (ok_) setns(previous_, CLONE_NEWNET);
     close(previous_);
   }
+}
+
+bool in_private_netns(const std::function<void()>& body) {
+  bool entered = false;
+  std::thread worker([&] {
+    // unshare() moves only this thread; the test's other threads keep their namespace.
+    if (unshare(CLONE_NEWNET) != 0) return;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq lo{};
+    std::strncpy(lo.ifr_name, "lo", IFNAMSIZ - 1);
+    lo.ifr_flags = IFF_UP;
+    entered = fd >= 0 && ioctl(fd, SIOCSIFFLAGS, &lo) == 0;
+    if (fd >= 0) close(fd);
+    if (entered) body();
+  });
+  worker.join();
+  return entered;
 }
 
 }  // namespace wb::test

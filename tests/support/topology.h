@@ -4,6 +4,7 @@
 // failed ASSERT still cleans up. tests/run.sh sweeps the "wbt" prefix too, for crashed tests.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,13 @@ class NetnsGuard {
   int previous_ = -1;
   bool ok_ = false;
 };
+
+// Runs body on a new thread in a fresh, private network namespace with only `lo` (up), and
+// waits for it. The namespace dies with the thread's last socket: nothing to clean up. For
+// in-process tests that need real sockets and BPF_PROG_TEST_RUN in one namespace (the kernel
+// runs a test frame in the calling thread's namespace). False when the namespace could not be
+// made (body did not run).
+bool in_private_netns(const std::function<void()>& body);
 
 // Paths into the source and build trees.
 std::string source_path(const std::string& relative);
