@@ -3,15 +3,18 @@
 # ONE netns topology with the same client, the same nginx and the same certificates, in one run:
 #   direct        client -> server over a veth pair (no bridge, no middlebox)
 #   bridge        the plain Linux bridge br0, nothing attached
-#   sslsplit      sslsplit 0.5.5, netfilter (REDIRECT) engine        } transparent interception
-#   squid         Squid 5.7 (squid-openssl), https_port intercept     } in the bridge namespace
-#   mitmproxy     mitmproxy 8.1, --mode transparent                   } (br_netfilter on for br0)
+#   sslsplit      sslsplit 0.5.5, tproxy engine                       } transparent interception in
+#   squid         Squid 5.7 (squid-openssl), https_port tproxy ssl-bump } the bridge namespace, as
+#                 (spoofs the client's address upstream)               } each one's documentation
+#   mitmproxy     mitmproxy 8.1, --mode transparent (NAT REDIRECT)     } says (compare/steer.sh)
 #   wb-bypass     wirebump attached, intercept off (kernel bypass)
 #   wb-relay      wirebump, steered and relayed untouched (policy tunnel rule)
 #   wb-intercept  wirebump, intercepted with forged certificates
 # Each configuration is first checked (the client sees the interception CA as issuer, or nginx's
-# own CA where nothing intercepts); one that fails the check is reported failed, its figures do
-# not count. Rounds are interleaved (every configuration once per round); medians are reported.
+# own CA where nothing intercepts; for sslsplit and Squid also that the connection went through
+# the TPROXY rule, and for Squid that the server answered the spoofed client address); one that
+# fails the check is reported failed, its figures do not count. Rounds are interleaved (every
+# configuration once per round); medians are reported.
 # Figures: new HTTPS connections/s (fresh TCP+TLS each, no resumption), one bulk download,
 # open-loop TTFB p50/p99, PSS/RSS per idle intercepted connection (1,000 and ~10,000), middlebox
 # CPU ms per new connection and CPU s per GB. Output: a Markdown table + PNG charts.
@@ -31,7 +34,7 @@ while (($#)); do
     --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -66,6 +69,7 @@ wb_bin=$dir/wirebump-bin   # a copy: a rebuild of $build during the run must not
 
 source "$here/tests/bench/compare/lab.sh"
 source "$here/tests/bench/compare/peers.sh"
+source "$here/tests/bench/compare/steer.sh"
 source "$here/tests/bench/compare/wirebump.sh"
 source "$here/tests/bench/compare/measure.sh"
 
@@ -106,13 +110,13 @@ cfg_leader() {
 }
 cfg_on() {
   case $1 in
-    sslsplit | squid | mitmproxy) peer_on "$1" ;;
+    sslsplit | squid | mitmproxy) steer_on "$1" ;;
     wb-*) wb_mode "${1#wb-}" ;;
   esac
 }
 cfg_off() {
   case $1 in
-    sslsplit | squid | mitmproxy) peer_off ;;
+    sslsplit | squid | mitmproxy) steer_off ;;
   esac
 }
 
@@ -121,7 +125,7 @@ cfg_off() {
 verify() {  # cfg round
   local cfg=$1 why a0 a1
   [[ $cfg == wb-* ]] && a0=$(wb_accepted)
-  if ! check "$cfg" "$2"; then
+  if ! check "$cfg" "$2" || { [[ $cfg == sslsplit || $cfg == squid ]] && ! tproxy_proof "$cfg"; }; then
     why=$check_why
     echo "  $cfg: CHECK FAILED: $why" >&2
     record "$cfg" "$2" check_failed "${why// /_}"
@@ -132,6 +136,7 @@ verify() {  # cfg round
     esac
     return 1
   fi
+  if [[ $cfg == sslsplit || $cfg == squid ]]; then record "$cfg" "$2" tproxy "${tproxy_counts// /,}"; fi
   if [[ $cfg == wb-* ]]; then
     a1=$(wb_accepted)
     if { [[ $cfg == wb-bypass ]] && ((a1 != a0)); } || { [[ $cfg != wb-bypass ]] && ((a1 == a0)); }; then

@@ -1,11 +1,10 @@
 # shellcheck shell=bash
 # The peers of tests/bench/compare.sh (sourced): sslsplit, Squid and mitmproxy, each a throwaway
 # daemon in the bridge namespace with its configuration in $dir/<peer>/ (never the system
-# service), configured for transparent interception as its documentation describes: netfilter
-# NAT (REDIRECT to the peer's port, original destination from SO_ORIGINAL_DST), i.e. sslsplit's
-# "netfilter" engine, Squid's `https_port ... intercept ssl-bump`, mitmproxy's `--mode
-# transparent`. Bridged frames reach the NAT hook only while a peer configuration is on
-# (br_netfilter switched on for br0 alone); wirebump runs with it off.
+# service), configured for transparent interception as its documentation describes: sslsplit's
+# "tproxy" NAT engine, Squid's `https_port ... tproxy ssl-bump` (spoofs the client's address
+# upstream), mitmproxy's `--mode transparent` (NAT REDIRECT). How the connections reach each
+# (nft rules, ip rule/route, switched on only while that peer's configuration runs): steer.sh.
 # Each daemon is started with setsid: its processes are its session and its descendants (mb_pids).
 # Needs: $P, $dir, and the lab's $dir/pki.
 
@@ -22,8 +21,10 @@ peer_start_sslsplit() {
   # no idle connection, and wirebump does not rewrite HTTP either.
   # VerifyPeer checks upstream certificates against OpenSSL's default store, pointed at the lab
   # CA with SSL_CERT_FILE (sslsplit has no option for a CA file of its own).
+  # -e tproxy: its listener gets IP_TRANSPARENT and takes the original destination from the
+  # accepted socket's own address; upstream it connects from br0's address.
   printf 'VerifyPeer yes\n' >"$d/sslsplit.conf"
-  ip netns exec "$P-b" env SSL_CERT_FILE="$pki/lab-ca.pem" setsid sslsplit -f "$d/sslsplit.conf" \
+  ip netns exec "$P-b" env SSL_CERT_FILE="$pki/lab-ca.pem" setsid sslsplit -f "$d/sslsplit.conf" -e tproxy \
     -k "$pki/sslsplit-ca.key" -c "$pki/sslsplit-ca.pem" -K "$pki/sslsplit-leaf.key" \
     ssl 0.0.0.0 "${peer_port[sslsplit]}" >"$d/log" 2>&1 &
   peer_leader[sslsplit]=$!
@@ -35,7 +36,7 @@ peer_start_squid() {
   printf '192.0.2.2 www.example.test\n' >"$d/hosts"
   cat >"$d/squid.conf" <<SQUID
 http_port 127.0.0.1:3128
-https_port 0.0.0.0:${peer_port[squid]} intercept ssl-bump tls-cert=$pki/squid-ca.pem tls-key=$pki/squid-ca.key generate-host-certificates=on dynamic_cert_mem_cache_size=4MB
+https_port 0.0.0.0:${peer_port[squid]} tproxy ssl-bump tls-cert=$pki/squid-ca.pem tls-key=$pki/squid-ca.key generate-host-certificates=on dynamic_cert_mem_cache_size=4MB
 sslcrtd_program /usr/lib/squid/security_file_certgen -s $d/ssl_db -M 4MB
 sslcrtd_children 4 startup=1 idle=1
 acl step1 at_step SslBump1
@@ -114,23 +115,6 @@ mb_pids() {  # leader pid -> every live pid of that middlebox: its session and i
       } while (grew)
       for (p in mine) print p
     }'
-}
-
-peer_on() {  # peer: bridged client->server:443 goes to the peer's port
-  in_bridge ip link set dev br0 type bridge nf_call_iptables 1
-  in_bridge nft -f - <<NFT
-table ip compare {
-  chain pre {
-    type nat hook prerouting priority dstnat; policy accept;
-    ip saddr 192.0.2.1 ip daddr 192.0.2.2 tcp dport 443 redirect to :${peer_port[$1]}
-  }
-}
-NFT
-}
-
-peer_off() {
-  in_bridge nft delete table ip compare 2>/dev/null || true
-  in_bridge ip link set dev br0 type bridge nf_call_iptables 0
 }
 
 peers_stop() {

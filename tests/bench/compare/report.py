@@ -89,6 +89,7 @@ def figures(rows, ttfb_dir):
             "syn_drops": [v for _, v in rows.get(cfg, {}).get("cps_syn_drops", [])],
             "reuse": median(rows, cfg, "cps_reuse"),
             "reuse_ok": [v for _, v in rows.get(cfg, {}).get("cps_reuse_ok", [])],
+            "tproxy": [v.replace(",", " ") for _, v in rows.get(cfg, {}).get("tproxy", [])],
         }
         for key, value in rows.get(cfg, {}).items():
             if key.startswith("idle_"):
@@ -225,7 +226,8 @@ def main():
         if f["cps_all"]:
             notes.append(f"- {cfg}: conns/s per round {', '.join(f['cps_all'])} (answered {', '.join(f['conns_ok'])}); "
                          f"TTFB samples {f['n_ttfb']}, errors (timeouts) {f['ttfb_errors']}, client CPU share {f['client_cpu']}"
-                         + (f"; SYNs dropped by the bridge's listeners {', '.join(f['syn_drops'])}" if f["syn_drops"] else ""))
+                         + (f"; SYNs dropped by the bridge's listeners {', '.join(f['syn_drops'])}" if f["syn_drops"] else "")
+                         + (f"; the check's connection through TPROXY (nft counters: {'; '.join(f['tproxy'])})" if f["tproxy"] else ""))
     text = "\n".join([
         BEGIN,
         f"Run {now} on {machine()}; load average {meta.get('load_start')} at the start, {meta.get('load_end')} at the end; "
