@@ -5,8 +5,8 @@
 #   sslsplit, squid   TPROXY (sslsplit(1) "NAT ENGINES: tproxy", Squid wiki Features/Tproxy4,
 #                     Documentation/networking/tproxy.rst): the peer's listener has IP_TRANSPARENT,
 #                     the original destination is the accepted socket's own address.
-#   mitmproxy         NAT REDIRECT (its "transparent mode" page; it has no TPROXY mode on Linux):
-#                     original destination from SO_ORIGINAL_DST.
+#   mitmproxy         NAT REDIRECT (its transparent-proxying how-to): on Linux it takes the
+#                     original destination only from SO_ORIGINAL_DST, which TPROXY does not set.
 #
 # TPROXY needs the frames off the bridge and into IP routing first. The documented way, a broute
 # (ebtables -t broute ... --redirect-target DROP, or nft's `meta broute set 1`), does not exist
