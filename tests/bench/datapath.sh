@@ -17,12 +17,25 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$here/build
 runs=5
 seconds=3
+usage() {
+  cat <<EOF
+usage: $0 [--build DIR] [--runs N] [--seconds S]
+  iperf3 throughput (TCP :5201, bypassed) through (a) the plain bridge, (b) the bridge with
+  wirebump's classifier on both ports, (c) a direct veth pair; medians, ratios, target
+  (b) >= 0.97 x (a); then the classifier's ns/packet from BPF_PROG_TEST_RUN.
+  --build DIR    build directory with tests/datapath/wb_datapath_bench (default: build)
+  --runs N       rounds of (a, b, c), 1..50 (default 5)
+  --seconds S    iperf3 seconds per measurement, 1..60 (default 3)
+Needs root and iperf3; removes its namespaces and pins on exit. Results: docs/benchmarks/datapath.md
+EOF
+}
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build) build=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--runs N] [--seconds S]" >&2; exit 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
   esac
 done
 tool=$build/tests/datapath/wb_datapath_bench
