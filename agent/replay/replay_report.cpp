@@ -7,6 +7,7 @@
 #include "agent/policy/first_bytes.h"
 #include "agent/policy/policy.h"
 #include "agent/replay/kernel_replay.h"
+#include "agent/replay/test_run_frame.h"
 #include "agent/session/session_types.h"
 
 namespace wb::replay {
@@ -88,29 +89,39 @@ Result<Report> replay_capture(const Capture& capture, const ReplayOptions& optio
     WB_TRY_ASSIGN(KernelReplay kernel, KernelReplay::open(options.config));
     report.kernel = true;
     report.warnings.insert(report.warnings.end(), kernel.notes().begin(), kernel.notes().end());
-    std::size_t failures = 0, largest = 0;
+    std::size_t failures = 0, shortened = 0, largest = 0;
     std::string first_error;
     for (std::size_t i = 0; i < capture.frames.size(); ++i) {
       const std::size_t flow = table.flow_of_frame[i];
       if (flow == FlowTable::npos) continue;
       const Frame& frame = capture.frames[i];
       const Packet packet = decode_frame(capture.link_type, frame.data);
-      const auto ethernet = as_ethernet(capture.link_type, frame.data, packet);
-      auto d = kernel.classify(ethernet);
+      const TestRunFrame fed = test_run_frame(capture.link_type, frame.data, packet);
+      if (fed.shortened) {
+        ++shortened;
+        largest = std::max(largest, frame.data.size());
+      }
+      auto d = kernel.classify(fed.bytes);
       if (!d.ok()) {
-        // BPF_PROG_TEST_RUN takes at most about a page: GRO/TSO-merged frames do not fit.
         if (failures++ == 0) first_error = d.error().message();
-        largest = std::max(largest, ethernet.size());
         continue;
       }
       if (!first[flow]) first[flow] = *d;
       if (d->verdict == WB_VERDICT_DROP) ++dropped[flow];
     }
+    if (shortened != 0) {
+      report.warnings.push_back(
+          std::to_string(shortened) + (shortened == 1 ? " frame" : " frames") + " (largest " +
+          std::to_string(largest) +
+          " bytes) longer than a kernel test run takes, or cut by the snapshot length: judged on "
+          "the first " +
+          std::to_string(kTestRunMaxFrame) +
+          " bytes at most with the IP/UDP lengths set to match (the classifier reads only headers "
+          "and first payload bytes)");
+    }
     if (failures != 0) {
       report.warnings.push_back("the kernel classifier could not judge " +
-                                std::to_string(failures) + " frames (largest " +
-                                std::to_string(largest) +
-                                " bytes; test runs take about one page): " + first_error +
+                                std::to_string(failures) + " frames: " + first_error +
                                 "; their flows are judged by their other frames");
     }
   }

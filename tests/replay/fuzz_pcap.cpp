@@ -1,11 +1,13 @@
 // libFuzzer target for the capture path of `wirebump replay`: libpcap reading from memory, frame
-// decoding for every supported link type, flow building with TCP reassembly, and the classifier
-// on what that yields. Bad captures must come back as errors or warnings, never crashes.
+// decoding for every supported link type, the frame a kernel test run is given, flow building with
+// TCP reassembly, and the classifier on what that yields. Bad captures must come back as errors or
+// warnings, never crashes.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include "agent/replay/flows.h"
+#include "agent/replay/test_run_frame.h"
 
 namespace {
 
@@ -24,6 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)wb::peek::classify_client(p.payload);
       (void)wb::replay::as_ethernet(dlt, in.subspan(1), p);
     }
+    // Every status, and a limit that cuts inside the headers as often as after them.
+    const std::size_t limit = 14 + (size > 1 ? data[1] : 0);
+    (void)wb::replay::test_run_frame(dlt, in.subspan(1), p, limit);
     return 0;
   }
   wb::replay::ReadLimits limits;

@@ -9,6 +9,7 @@
 #include "tests/support/build_paths.h"
 #include "agent/replay/replay_report.h"
 #include "tests/peek/samples.h"
+#include "tests/replay/pcap_writer.h"
 #include "tests/support/process.h"
 
 namespace wb::test {
@@ -184,6 +185,38 @@ TEST(ReplayReport, WithoutTheKernel) {
   EXPECT_FALSE(r->kernel);
   EXPECT_EQ(r->flows.at(0).action, "intercept");
   EXPECT_FALSE(r->flows.at(0).kernel.has_value());
+}
+
+// Frames larger than a kernel test run takes (GRO/TSO-merged in the capture) still get the kernel's
+// decision: a flow captured mid-stream whose only frame is a 20 KB segment, and a QUIC Initial in
+// a 5,000-byte datagram that QUIC blocking must drop.
+TEST(ReplayReport, OversizedFramesAreJudgedByTheKernel) {
+  const Bytes initial = flows_of("ndpi/quic-29.pcap").flows.at(0).datagrams.at(0).bytes;
+  const std::vector<PcapRecord> recs = {
+      {ethernet(ip_tcp({.seq = 1, .payload = Bytes(20'000, 'x')}))},
+      {ethernet(ip_udp("198.51.100.1", "198.51.100.2", 50000, 443,
+                       initial + Bytes(5000 - initial.size(), 0)))}};
+  auto cap = replay::read_capture(pcap_file(1, recs));
+  ASSERT_TRUE(cap.ok()) << cap.error().message();
+  replay::ReplayOptions options;
+  options.config = config_of("block_quic = true\n");
+  auto r = replay::replay_capture(*cap, options);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->flows.size(), 2u);
+  for (const FlowReport& f : r->flows) {
+    ASSERT_TRUE(f.kernel.has_value()) << f.l4 << " " << f.server;
+    if (f.l4 == "tcp") {
+      EXPECT_EQ(f.kernel->verdict, WB_VERDICT_BYPASS);  // not a SYN, not the agent's: bypassed
+      EXPECT_EQ(f.action, "bypass");
+    } else {
+      EXPECT_EQ(f.kernel->verdict, WB_VERDICT_DROP);
+      EXPECT_EQ(f.action, "drop");
+      EXPECT_EQ(f.frames_dropped, 1u);
+    }
+  }
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_NE(r->warnings[0].find("2 frames (largest 20054 bytes) longer than"), std::string::npos)
+      << r->warnings[0];
 }
 
 // The command itself: exit codes and output for a good, a damaged and a foreign file.
