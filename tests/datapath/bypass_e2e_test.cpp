@@ -69,35 +69,15 @@ TEST_F(DatapathE2E, SynTo443WithoutAListenerReachesTheServer) {
   EXPECT_EQ(packets(WB_REASON_STEER_SYN), 0u);
 }
 
-// The server records every datagram it receives on UDP 443 (first bytes, hex).
 TEST_F(DatapathE2E, QuicBlockingDropsAQuicInitialAndPassesStunOnUdp443) {
   ASSERT_TRUE(dp_->set_block_quic(true).ok());
-  std::string log = topo_->dir() + "/udp443.log";
-  topo_->spawn(topo_->server(),
-               "python3 -u -c 'import socket,sys\n"
-               "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-               "s.bind((\"0.0.0.0\",443))\n"
-               "while True:\n"
-               "  d,a=s.recvfrom(4096)\n"
-               "  print(d[:8].hex(),len(d),flush=True)' > " +
-                   log,
-               "udp-server");
-  ASSERT_TRUE(listening(topo_->server(), "udp", 443));
-  // QUIC v1 Initial (long header, type Initial, DCID 8) padded to 1200, then a STUN Binding
-  // from another socket (a flow keeps the class of its first packet).
-  std::string send =
-      "python3 -c 'import socket\n"
-      "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-      "q=bytes([0xc3,0,0,0,1,8])+bytes(range(8))+bytes([0,0])\n"
-      "s.sendto(q+bytes(1200-len(q)),(\"192.0.2.2\",443))\n"
-      "t=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-      "t.sendto(bytes.fromhex(\"000100082112a4420102030405060708090a0b0c80280004deadbeef\"),(\"192."
-      "0.2.2\",443))'";
-  CommandResult r = topo_->exec(topo_->client(), send);
+  std::string log = start_udp443_logger(*topo_);
+  ASSERT_FALSE(log.empty());
+  CommandResult r = send_quic_initial_and_stun(*topo_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_TRUE(eventually([&] { return read_file(log).find("00010008") != std::string::npos; }))
+  ASSERT_TRUE(eventually([&] { return read_file(log).find(kStunHex) != std::string::npos; }))
       << "STUN on UDP 443 must arrive: " << read_file(log);
-  EXPECT_EQ(read_file(log).find("c300000001"), std::string::npos) << "QUIC Initial arrived";
+  EXPECT_EQ(read_file(log).find(kQuicInitialHex), std::string::npos) << "QUIC Initial arrived";
   EXPECT_EQ(packets(WB_REASON_QUIC_BLOCKED), 1u);
   auto counters = dp_->counters();
   EXPECT_GE(counters->by_class[WB_CLASS_STUN].packets, 1u);
@@ -105,9 +85,10 @@ TEST_F(DatapathE2E, QuicBlockingDropsAQuicInitialAndPassesStunOnUdp443) {
 
   // Blocking off: the same Initial arrives.
   ASSERT_TRUE(dp_->set_block_quic(false).ok());
-  r = topo_->exec(topo_->client(), send);
+  r = send_quic_initial_and_stun(*topo_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(eventually([&] { return read_file(log).find("c300000001") != std::string::npos; }));
+  EXPECT_TRUE(
+      eventually([&] { return read_file(log).find(kQuicInitialHex) != std::string::npos; }));
 }
 
 }  // namespace

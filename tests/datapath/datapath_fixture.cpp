@@ -17,6 +17,7 @@ bool parse_mac(const std::string& text, std::uint8_t out[6]) {
 }  // namespace
 
 void DatapathE2E::SetUp() {
+  skip_unless_root("the namespace topology with BPF programs attached");
   topo_ = std::make_unique<Topology>(topology_options());
   ASSERT_TRUE(topo_->ok()) << topo_->error();
   pin_dir_ = "/sys/fs/bpf/wbt-" + topo_->prefix();
@@ -89,6 +90,36 @@ bool DatapathE2E::listening(const std::string& ns, const std::string& proto, int
     CommandResult r = topo_->exec(ns, "ss -H " + flag + " 'sport = :" + std::to_string(port) + "'");
     return r.exit_code == 0 && !r.out.empty();
   });
+}
+
+std::string start_udp443_logger(Topology& topo) {
+  std::string log = topo.dir() + "/udp443.log";
+  topo.spawn(topo.server(),
+             "python3 -u -c 'import socket,sys\n"
+             "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+             "s.bind((\"0.0.0.0\",443))\n"
+             "while True:\n"
+             "  d,a=s.recvfrom(4096)\n"
+             "  print(d[:8].hex(),len(d),flush=True)' > " +
+                 log,
+             "udp443-logger");
+  bool bound = eventually([&] {
+    CommandResult r = topo.exec(topo.server(), "ss -H -uln 'sport = :443'");
+    return r.exit_code == 0 && !r.out.empty();
+  });
+  return bound ? log : "";
+}
+
+CommandResult send_quic_initial_and_stun(Topology& topo) {
+  return topo.exec(
+      topo.client(),
+      "python3 -c 'import socket\n"
+      "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+      "q=bytes([0xc3,0,0,0,1,8])+bytes(range(8))+bytes([0,0])\n"
+      "s.sendto(q+bytes(1200-len(q)),(\"192.0.2.2\",443))\n"
+      "t=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+      "t.sendto(bytes.fromhex(\"000100082112a4420102030405060708090a0b0c80280004deadbeef\"),"
+      "(\"192.0.2.2\",443))'");
 }
 
 }  // namespace wb::test

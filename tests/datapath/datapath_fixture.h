@@ -38,4 +38,13 @@ class DatapathE2E : public ::testing::Test {
   int eth1_ = -1, eth2_ = -1, br0_ = -1;
 };
 
+// UDP 443 in the server namespace: a receiver that logs the first 8 bytes (hex) and the size
+// of every datagram; returns the log's path once the port is bound ("" if it never was).
+std::string start_udp443_logger(Topology& topo);
+// From the client namespace to the server's UDP 443: a QUIC v1 Initial padded to 1200 bytes,
+// then a STUN Binding request, each from a fresh socket (a flow keeps its first class).
+CommandResult send_quic_initial_and_stun(Topology& topo);
+constexpr const char* kQuicInitialHex = "c300000001";  // how the logger shows each
+constexpr const char* kStunHex = "00010008";
+
 }  // namespace wb::test

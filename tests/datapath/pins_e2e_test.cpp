@@ -121,11 +121,7 @@ TEST_F(XdpE2E, GenericXdpFastPathAndQuicDrop) {
   EXPECT_GT(packets(WB_REASON_XDP_FAST), 100u) << "bulk flow redirected port to port";
 
   ASSERT_TRUE(dp_->set_block_quic(true).ok());
-  CommandResult q = topo_->exec(topo_->client(),
-                                "python3 -c 'import socket\n"
-                                "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-                                "q=bytes([0xc3,0,0,0,1,8])+bytes(range(8))+bytes([0,0])\n"
-                                "s.sendto(q+bytes(1200-len(q)),(\"192.0.2.2\",443))'");
+  CommandResult q = send_quic_initial_and_stun(*topo_);
   ASSERT_EQ(q.exit_code, 0);
   EXPECT_TRUE(eventually([&] { return packets(WB_REASON_QUIC_BLOCKED) == 1; }));
 

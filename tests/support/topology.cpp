@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -125,6 +126,12 @@ bool in_private_netns(const std::function<void()>& body) {
   });
   worker.join();
   return entered;
+}
+
+void skip_unless_root(const char* needed_for) {
+  if (geteuid() == 0) return;
+  std::fprintf(stderr, "SKIP: not root; %s needs CAP_SYS_ADMIN and CAP_NET_ADMIN\n", needed_for);
+  std::exit(77);
 }
 
 }  // namespace wb::test

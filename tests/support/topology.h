@@ -88,6 +88,10 @@ class NetnsGuard {
 // made (body did not run).
 bool in_private_netns(const std::function<void()>& body);
 
+// Ends the test binary with ctest's skip code (77) and says why when the process is not root:
+// network namespaces and BPF need it. As root (CI) it returns and the test runs.
+void skip_unless_root(const char* needed_for);
+
 // Paths into the source and build trees.
 std::string source_path(const std::string& relative);
 std::string binary_path(const std::string& relative);
