@@ -7,6 +7,7 @@
 // never touches another.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -21,8 +22,10 @@ using namespace std::chrono_literals;
 const std::string kServer = "192.0.2.2:443";
 const std::string kCrlHost = "192.0.2.254";  // br0's first IPv4: the default crl_host
 // Server names nginx serves with a certificate from the test CA (each its own key and serial).
-const std::vector<std::string> kTrustedNames = {"crl.test", "ocsp.test", "staple.test",
-                                                "refuse.test"};
+const std::vector<std::string> kTrustedNames = {"crl.test",    "ocsp.test",    "staple.test",
+                                                "refuse.test", "ocspget.test", "keys-ec.test",
+                                                "cache.test"};
+const std::string kRsaName = "keys-rsa.test";  // RSA-2048 server certificate from the test CA
 const std::string kUntrustedName = "untrusted.test";  // self-signed, not in the trust store
 
 bool contains(const std::string& text, const std::string& part) {
@@ -48,6 +51,23 @@ std::string line_value(const std::string& text, const std::string& key) {
   if (at == std::string::npos) return "";
   const auto end = text.find('\n', at);
   return text.substr(at + key.size(), end == std::string::npos ? end : end - at - key.size());
+}
+
+// RFC 3986 percent-encoding of everything but unreserved characters (base64's '+', '/' and '='
+// must not reach the server raw in an OCSP GET URL).
+std::string percent_encode(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
 }
 
 class BridgeRevocation : public ::testing::Test {
@@ -90,6 +110,11 @@ class BridgeRevocation : public ::testing::Test {
           ".key -out " + name + ".pem 2>/dev/null";
     }
     script +=
+        "; openssl req -x509 -CA testca.pem -CAkey testca.key -newkey rsa:2048 -nodes -days 1 "
+        "-subj /CN=" +
+        kRsaName + " -addext subjectAltName=DNS:" + kRsaName + " -keyout " + kRsaName +
+        ".key -out " + kRsaName + ".pem 2>/dev/null";
+    script +=
         "; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
         "-subj /CN=" +
         kUntrustedName + " -addext subjectAltName=DNS:" + kUntrustedName + " -keyout " +
@@ -103,6 +128,7 @@ class BridgeRevocation : public ::testing::Test {
     std::string servers;
     std::vector<std::string> names = kTrustedNames;
     names.push_back(kUntrustedName);
+    names.push_back(kRsaName);
     for (const auto& name : names) {
       servers += "  server {\n    listen 443 ssl;\n    server_name " + name +
                  ";\n    ssl_certificate " + d + "/pki/" + name +
@@ -313,6 +339,153 @@ TEST_F(BridgeRevocation, CrlRegenerateIncrementsTheCrlNumber) {
   ASSERT_EQ(regen.exit_code, 0) << regen.out << regen.err;
   const long after = crl_number(dir() + "/after.crl");
   EXPECT_EQ(after, before + 1);
+}
+
+// The forged key follows the client's signature_algorithms and mirrors the server where the
+// client allows it: EC server -> EC, RSA server -> RSA, a client that verifies only RSA (or only
+// ECDSA) signatures gets that key type whatever the server has. Each chain still verifies.
+TEST_F(BridgeRevocation, ForgedKeyFollowsTheClientsSignatureAlgorithmsAndMirrorsTheServer) {
+  struct Case {
+    std::string name, sigalgs, want;
+  };
+  const Case cases[] = {
+      {"keys-ec.test", "", "id-ecPublicKey"},
+      {"keys-ec.test", "-sigalgs RSA-PSS+SHA256:RSA+SHA256", "rsaEncryption"},
+      {kRsaName, "", "rsaEncryption"},
+      {kRsaName, "-sigalgs ECDSA+SHA256", "id-ecPublicKey"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name + " " + c.sigalgs);
+    auto r = s_client(c.name,
+                      c.sigalgs + " -showcerts -CAfile " + issuer_pem_ + " -verify_return_error");
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_TRUE(contains(r.out, "plain port 80 upstream")) << r.out;
+    const std::string leaf = save_leaf(c.name, r.out);
+    ASSERT_FALSE(leaf.empty()) << r.out;
+    const std::string text = x509(leaf, "-text");
+    EXPECT_TRUE(contains(text, "Public Key Algorithm: " + c.want)) << text;
+    if (c.want == "rsaEncryption") {
+      EXPECT_TRUE(contains(text, "(2048 bit)")) << text;
+    }
+    // Forged, not passed through: signed by the bridge's issuer.
+    EXPECT_EQ(x509(leaf, "-issuer_hash"), x509(issuer_pem_, "-subject_hash"));
+  }
+}
+
+// OCSP over HTTP GET (RFC 6960 A.1: base64 of the DER request, URL-encoded, in the path) through
+// the bridge: signed, the nonce echoed (openssl checks it and would warn otherwise), status good.
+// Garbage in a POST or a GET gets a malformedRequest response, and the endpoint keeps serving.
+TEST_F(BridgeRevocation, OcspOverGetEchoesTheNonceAndGarbageGetsMalformedRequest) {
+  const std::string forged =
+      save_leaf("ocspget.test", s_client("ocspget.test", "-showcerts -CAfile " + issuer_pem_).out);
+  ASSERT_FALSE(forged.empty());
+  const std::string d = dir();
+  auto req = run("openssl ocsp -issuer " + issuer_pem_ + " -cert " + forged + " -reqout " + d +
+                 "/get-req.der 2>&1");
+  ASSERT_EQ(req.exit_code, 0) << req.out;
+  const std::string b64 = run("base64 -w0 " + d + "/get-req.der").out;
+  ASSERT_FALSE(b64.empty());
+  const std::string base = "http://" + kCrlHost + "/wirebump/ocsp";
+  auto get = curl(base + "/" + percent_encode(b64),
+                  "-o " + d + "/get-resp.der -w '%{http_code} %{content_type}'");
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "200 application/ocsp-response");
+  auto check = run("openssl ocsp -reqin " + d + "/get-req.der -respin " + d +
+                   "/get-resp.der -CAfile " + issuer_pem_ + " -resp_text 2>&1");
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_TRUE(contains(check.out, "Response verify OK")) << check.out;
+  EXPECT_TRUE(contains(check.out, "Cert Status: good")) << check.out;
+  EXPECT_TRUE(contains(check.out, "OCSP Nonce")) << check.out;
+  EXPECT_FALSE(contains(check.out, "WARNING")) << check.out;  // e.g. "no nonce in response"
+  auto nonce_of = [](const std::string& text) {
+    const auto at = text.find("OCSP Nonce:");
+    if (at == std::string::npos) return std::string();
+    const auto start = text.find_first_not_of(" \n", text.find('\n', at));
+    return text.substr(start, text.find('\n', start) - start);
+  };
+  const std::string asked =
+      nonce_of(run("openssl ocsp -reqin " + d + "/get-req.der -req_text").out);
+  ASSERT_FALSE(asked.empty());
+  EXPECT_EQ(nonce_of(check.out), asked);
+
+  auto malformed = [&](const std::string& how, const std::string& url) {
+    SCOPED_TRACE(how);
+    auto r = curl(url, how + " -o " + d + "/bad-resp.der -w '%{http_code}'");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "200");  // RFC 6960 errors travel as OCSP responses, not HTTP errors
+    auto text = run("openssl ocsp -respin " + d + "/bad-resp.der -resp_text -noverify 2>&1");
+    EXPECT_TRUE(contains(text.out, "Responder Error: malformedrequest")) << text.out;
+  };
+  write_text(d + "/garbage.bin", "this is not DER at all");
+  malformed("-H 'Content-Type: application/ocsp-request' --data-binary @" + d + "/garbage.bin",
+            base);
+  malformed("", base + "/" + percent_encode("bm90IGFuIE9DU1AgcmVxdWVzdA=="));
+  malformed("", base + "/%25%25not-base64");
+  // Still serving: the good GET again.
+  EXPECT_EQ(curl(base + "/" + percent_encode(b64), "-o /dev/null -w '%{http_code}'").out, "200");
+}
+
+// Forged certificates are cached: a new server certificate is a miss forged on the certificate
+// worker (off the event loop: `forge_queued`), the same one again is a hit; `wirebump status`
+// shows both, in JSON and in the human view.
+TEST_F(BridgeRevocation, StatusCountsCacheMissesAndHitsAndForgesOffTheLoop) {
+  auto cache = [] { return f_->status()["certs"]["cache"]; };
+  auto queued = [] { return f_->status()["interception"].value("forge_queued", -1L); };
+  const auto before = cache();
+  const long queued_before = queued();
+  ASSERT_TRUE(before.is_object()) << f_->status().dump();
+  ASSERT_GE(queued_before, 0);
+  EXPECT_GT(before.value("capacity", 0L), 0);
+
+  const std::string opts = "-CAfile " + issuer_pem_ + " -verify_return_error";
+  ASSERT_EQ(s_client("cache.test", opts).exit_code, 0);
+  const auto after_miss = cache();
+  EXPECT_EQ(after_miss.value("misses", 0L), before.value("misses", 0L) + 1) << after_miss.dump();
+  EXPECT_EQ(after_miss.value("hits", 0L), before.value("hits", 0L)) << after_miss.dump();
+  EXPECT_EQ(after_miss.value("size", 0L), before.value("size", 0L) + 1) << after_miss.dump();
+  EXPECT_EQ(queued(), queued_before + 1);
+
+  ASSERT_EQ(s_client("cache.test", opts).exit_code, 0);
+  const auto after_hit = cache();
+  EXPECT_EQ(after_hit.value("hits", 0L), after_miss.value("hits", 0L) + 1) << after_hit.dump();
+  EXPECT_EQ(after_hit.value("misses", 0L), after_miss.value("misses", 0L)) << after_hit.dump();
+  EXPECT_EQ(queued(), queued_before + 1);  // a hit is answered inline
+
+  auto human = f_->cli("status");
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_TRUE(
+      contains(human.out, "cert cache     hits " + std::to_string(after_hit.value("hits", 0L)) +
+                              ", misses " + std::to_string(after_hit.value("misses", 0L)) +
+                              ", evictions " + std::to_string(after_hit.value("evictions", 0L))))
+      << human.out;
+}
+
+// Only port 80 of the CRL host address is the agent's: anything else addressed to it (here a
+// candidate port, 443, and another one) reaches whatever listens on the bridge host, untouched.
+TEST_F(BridgeRevocation, OtherPortsOnTheCrlHostAddressPassToTheBridgeHost) {
+  for (const int port : {443, 8081}) {
+    SCOPED_TRACE(port);
+    const std::string reply = "bridge-local-" + std::to_string(port);
+    f_->topo().spawn(f_->topo().bridge(),
+                     "exec socat TCP-LISTEN:" + std::to_string(port) + ",bind=" + kCrlHost +
+                         ",reuseaddr,fork SYSTEM:'echo " + reply + "'",
+                     "socat-" + std::to_string(port));
+    ASSERT_TRUE(eventually(
+        [&] {
+          return f_->topo()
+                     .enter(f_->topo().bridge(),
+                            "ss -Hltn 'sport = :" + std::to_string(port) + "' | grep -q LISTEN")
+                     .exit_code == 0;
+        },
+        10s));
+    auto r = f_->client(
+        "timeout 10 socat -T5 - TCP:" + kCrlHost + ":" + std::to_string(port) + " </dev/null", 20s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, reply + "\n");
+  }
+  // And port 80 there is still the agent's endpoint.
+  auto ca = curl("http://" + kCrlHost + "/wirebump/ca/" + trusted_.value("issuer_id", "") + ".pem");
+  EXPECT_EQ(ca.out, read_file(issuer_pem_));
 }
 
 }  // namespace
