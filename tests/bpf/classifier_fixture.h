@@ -32,6 +32,10 @@ class ClassifierTest : public ::testing::Test {
   datapath::Decision run(const Bytes& frame) {
     auto d = dp_->classify(frame);
     EXPECT_TRUE(d.ok()) << d.error().message() << " (frame of " << frame.size() << " bytes)";
+    // Every decision's verdict is the one its reason belongs to (bpf/wirebump_abi.h).
+    if (d.ok()) {
+      EXPECT_EQ(d->verdict, wb_reason_verdict(d->reason)) << "reason " << d->reason;
+    }
     return d.ok() ? *d : datapath::Decision{WB_VERDICT_MAX, WB_REASON_MAX, WB_CLASS_MAX, -1};
   }
   datapath::Decision run(const FrameSpec& spec) { return run(build_frame(spec)); }
