@@ -127,12 +127,9 @@ Validity clip_validity(std::int64_t leaf_nb, std::int64_t leaf_na, const ForgePa
 
 std::string random_serial() {
   unsigned char b[16] = {};
-  bool zero = true;
-  while (zero) {
-    if (RAND_bytes(b, sizeof(b)) != 1) continue;
-    b[0] &= 0x7f;  // positive
-    zero = std::all_of(std::begin(b), std::end(b), [](unsigned char c) { return c == 0; });
-  }
+  if (RAND_bytes(b, sizeof(b)) != 1) return "";
+  // All-zero has probability 2^-128; a serial must still never be zero.
+  if (std::all_of(std::begin(b), std::end(b), [](unsigned char c) { return c == 0; })) b[15] = 1;
   std::string hex = to_hex(b);
   std::size_t i = 0;
   while (i + 1 < hex.size() && hex[i] == '0') ++i;

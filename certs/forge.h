@@ -21,7 +21,10 @@ struct ForgeParams {
   std::chrono::seconds max_validity{std::chrono::hours(24 * 397)};
 };
 
-// A fresh positive 128-bit serial (top bit clear, never zero), canonical hex.
+// A fresh serial of 128 random bits (as an unsigned magnitude, so always positive; DER adds a
+// leading zero octet when the top bit is set: 17 octets at most, RFC 5280 allows 20), never
+// zero, canonical hex (no leading zeros). Empty if the random generator fails (forging then
+// fails with "forge: serial" instead of signing a predictable serial).
 std::string random_serial();
 
 // The forged certificate: subject CN and every DNS/IP subjectAltName of the leaf (a leaf without

@@ -345,17 +345,60 @@ TEST_F(ForgeTest, LeafWithoutSanGetsItsCnAndHostileCnIsNotInjected) {
 
 TEST_F(ForgeTest, SerialsAreFreshAndPositive) {
   std::set<std::string> seen;
+  bool top_bit_seen = false;
   for (int i = 0; i < 200; ++i) {
     std::string s = random_serial();
     ASSERT_LE(s.size(), 32u);
     ASSERT_GE(s.size(), 1u);
-    // 32 hex digits: the first one must be < 8 (positive); shorter ones are positive anyway.
-    if (s.size() == 32) {
-      ASSERT_LT(std::stoi(s.substr(0, 1), nullptr, 16), 8);
-    }
+    ASSERT_NE(s.front(), '0') << s;  // canonical: no leading zeros, never zero
+    // All 128 bits are random: about half the serials use the top bit (none in 200: 2^-200).
+    if (s.size() == 32 && std::stoi(s.substr(0, 1), nullptr, 16) >= 8) top_bit_seen = true;
     seen.insert(s);
   }
   EXPECT_EQ(seen.size(), 200u);
+  EXPECT_TRUE(top_bit_seen);
+
+  // Forged certificates carry them as positive INTEGERs whatever the top bit (DER puts a zero
+  // octet in front), and OpenSSL's own parser reads back the recorded serial.
+  bool forged_with_top_bit = false;
+  for (int i = 0; i < 64 && !forged_with_top_bit; ++i) {
+    X509Ptr leaf = pki_->leaf({});  // a new server certificate: a cache miss, a new serial
+    auto f = forge(leaf.get());
+    ASSERT_TRUE(f);
+    const ASN1_INTEGER* serial = X509_get0_serialNumber(f->cert.get());
+    BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+    ASSERT_TRUE(bn);
+    EXPECT_FALSE(BN_is_negative(bn.get()));
+    EXPECT_LE(BN_num_bits(bn.get()), 128);
+    EXPECT_EQ(serial_hex(serial), f->serial);
+    if (BN_num_bits(bn.get()) == 128) {
+      forged_with_top_bit = true;
+      test::TempDir dir;
+      test::write_text(dir.path() / "f.pem", test::pem_of(f->cert.get()));
+      auto text = test::openssl("x509 -noout -serial -in " + (dir.path() / "f.pem").string());
+      EXPECT_EQ(text.out, "serial=" + f->serial + "\n");
+      // DER: INTEGER, 17 content octets, the first one the zero that keeps it positive.
+      unsigned char* der = nullptr;
+      const int n = i2d_ASN1_INTEGER(serial, &der);
+      ASSERT_EQ(n, 19);
+      EXPECT_EQ(der[0], V_ASN1_INTEGER);
+      EXPECT_EQ(der[1], 17);
+      EXPECT_EQ(der[2], 0x00);
+      EXPECT_GE(der[3], 0x80);
+      OPENSSL_free(der);
+      // Revocation reads the same serial: on the CRL, and OCSP says revoked.
+      ASSERT_TRUE(svc_->revoke(f->serial, std::time(nullptr)).ok());
+      auto crl_der = svc_->crl_der(svc_->issuer(IssuerRole::trusted).id());
+      ASSERT_TRUE(crl_der);
+      const unsigned char* p = crl_der->data();
+      X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(crl_der->size())));
+      ASSERT_TRUE(crl);
+      X509_REVOKED* entry = nullptr;
+      EXPECT_EQ(X509_CRL_get0_by_serial(crl.get(), &entry, serial), 1);
+      EXPECT_EQ(svc_->serial_status(f->serial).status, CertStatus::revoked);
+    }
+  }
+  EXPECT_TRUE(forged_with_top_bit);  // 64 misses without one: 2^-64
 }
 
 TEST_F(ForgeTest, Ipv6CrlHostIsBracketedInUrls) {
