@@ -52,6 +52,7 @@ std::string wirebump_binary() {
 }
 
 Topology::Topology(TopologyOptions options) : prefix_(unique_prefix()) {
+  skip_unless_root("the client/bridge/server namespace topology");
   dir_ = "/tmp/" + prefix_;
   std::filesystem::create_directories(dir_);
   std::string cmd = shell_quote(source_path("deploy/topology.sh")) + " up " + prefix_;

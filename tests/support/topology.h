@@ -1,7 +1,8 @@
 // The e2e fixture: a client / bridge / server topology in fresh, uniquely named network
 // namespaces (deploy/topology.sh builds it; the demo uses the same script). Everything it
 // creates, namespaces and background processes alike, is removed in the destructor, so a
-// failed ASSERT still cleans up. tests/run.sh sweeps the "wbt" prefix too, for crashed tests.
+// failed ASSERT still cleans up. Not root: the test binary exits 77 (ctest SKIP) saying so.
+// tests/run.sh sweeps the "wbt" prefix too, for crashed tests.
 #pragma once
 
 #include <functional>
