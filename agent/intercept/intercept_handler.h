@@ -160,7 +160,6 @@ class InterceptHandler final : public relay::Handler {
 
   std::unique_ptr<inspect::Inspector> inspector_;
   std::string last_brief_;
-  std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> filtered_;
 };
 

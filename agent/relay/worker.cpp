@@ -47,7 +47,7 @@ Worker::Worker(unsigned index, const RelayConfig& config, HandlerFactory factory
       factory_(std::move(factory)),
       table_(table),
       listeners_(std::move(listeners)),
-      pool_(64),
+      pool_(16),  // up to 1 MiB of free 64 KiB chunks kept per worker for the next burst
       accept_armed_(listeners_.size(), false) {
   connect_timeout_.tv_sec = config.timeouts.connect.count() / 1000;
   connect_timeout_.tv_nsec = (config.timeouts.connect.count() % 1000) * 1'000'000;

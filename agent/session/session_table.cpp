@@ -139,7 +139,10 @@ void SessionTable::set_verdict(SessionEntry* entry, Verdict verdict, std::string
 void SessionTable::set_inspection(SessionEntry* entry, std::string brief, nlohmann::json detail) {
   std::lock_guard lock(mutex_);
   entry->brief_ = std::move(brief);
-  entry->detail_ = std::move(detail);
+  // Bytes from the wire may not be UTF-8: replaced, never a throw on the data path.
+  entry->detail_ = detail.is_null()
+                       ? std::string()
+                       : detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 SessionRecord SessionTable::record_locked(const SessionEntry& entry) const {
@@ -158,7 +161,10 @@ SessionRecord SessionTable::record_locked(const SessionEntry& entry) const {
   record.last_activity =
       Clock::time_point(Clock::duration(entry.last_activity_.load(std::memory_order_relaxed)));
   record.inspector_brief = entry.brief_;
-  record.inspector_detail = entry.detail_;
+  if (!entry.detail_.empty()) {
+    record.inspector_detail =
+        nlohmann::json::parse(entry.detail_, nullptr, /*allow_exceptions=*/false);
+  }
   return record;
 }
 

@@ -66,7 +66,8 @@ bool parse_head(std::string_view text, Head& head, std::string_view& error) {
     if (!std::all_of(name.begin(), name.end(), is_tchar))
       return error = "HTTP header name invalid", false;
     if (head.header_count == kMaxHeaders) return error = "too many HTTP headers", false;
-    head.headers[head.header_count++] = Header{name, trim(header.substr(colon + 1))};
+    head.headers.push_back(Header{name, trim(header.substr(colon + 1))});
+    head.header_count = head.headers.size();
     pos = next + 2;
   }
   return true;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "inspectors/parse.h"
 
@@ -29,7 +30,9 @@ struct Head {
   std::string_view method, target, version;  // request line
   int status = 0;                            // status line
   std::string_view reason;
-  std::array<Header, kMaxHeaders> headers{};
+  // Grown per message (at most kMaxHeaders): a fixed array of 100 would cost every session
+  // 3.2 KiB per direction, idle or not.
+  std::vector<Header> headers;
   std::size_t header_count = 0;
   std::optional<std::string_view> header(std::string_view name) const;
 };

@@ -145,6 +145,10 @@ TEST(SessionTable, JsonNamesEveryField) {
   EXPECT_EQ(json["start"].get<std::string>().size(), 24u);  // 2026-11-21T00:00:00.000Z
   EXPECT_TRUE(json.contains("bytes_from_client"));
   EXPECT_TRUE(json.contains("last_activity"));
+  // Bytes from the wire in the detail need not be UTF-8: replaced, never an exception.
+  table.set_inspection(entry, "raw", nlohmann::json{{"user_agent", std::string("a\xff\xfe b")}});
+  const auto raw = to_json(table.snapshot().at(0));
+  EXPECT_EQ(raw["inspector"]["detail"]["user_agent"], "a\xef\xbf\xbd\xef\xbf\xbd b");
 }
 
 TEST(SessionTable, CloseLogsOneUpperCaseLine) {
