@@ -25,7 +25,7 @@ inline FuzzWorld& world() {
     cfg.ec_pool_keys = 1;
     cfg.rsa_pool_keys = 0;  // no RSA: forging here uses EC only
     out->svc = std::move(CertService::open(cfg)).value();
-    // The trusted issuer's own certificate stands in for a server leaf.
+    // The untrusted issuer's own certificate stands in for a server leaf.
     X509* leaf = out->svc->issuer(IssuerRole::untrusted).cert();
     out->forged =
         out->svc
