@@ -20,6 +20,7 @@
 #include "agent/control/server.h"
 #include "tests/control/temp_dir.h"
 #include "tests/support/process.h"
+#include "tests/support/topology.h"
 
 namespace wb::control {
 namespace {
@@ -249,7 +250,7 @@ TEST_F(ControlTest, RefusesADirectoryOthersCanEnter) {
 
 // uid 65534 cannot even connect: the file mode (0600) and directory (0700) stop it.
 TEST_F(ControlTest, NonRootPeerCannotConnect) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch uid";
+  test::skip_unless_root("switching to uid 65534 (setpriv)");
   start();
   auto r =
       test::run("setpriv --reuid=65534 --regid=65534 --clear-groups socat -T2 - UNIX-CONNECT:" +
@@ -262,7 +263,7 @@ TEST_F(ControlTest, NonRootPeerCannotConnect) {
 // With CAP_DAC_OVERRIDE (file modes bypassed), a non-root peer still gets refused by
 // SO_PEERCRED with a clear reply and a closed connection.
 TEST_F(ControlTest, NonRootPeerRefusedByPeerCredentials) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch uid";
+  test::skip_unless_root("switching to uid 65534 (setpriv)");
   start();
   // The refusal comes at accept, before any request: socat only reads (-u), so it cannot die of
   // EPIPE before printing the reply.

@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 class TransparentRelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
+    skip_unless_root("the transparent relay's client/router/server namespaces");
     ASSERT_TRUE(lab_.ok()) << lab_.error();
     table_ = std::make_unique<session::SessionTable>(1000);
     NetnsGuard in_router(lab_.router());

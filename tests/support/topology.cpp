@@ -131,7 +131,7 @@ bool in_private_netns(const std::function<void()>& body) {
 
 void skip_unless_root(const char* needed_for) {
   if (geteuid() == 0) return;
-  std::fprintf(stderr, "SKIP: not root; %s needs CAP_SYS_ADMIN and CAP_NET_ADMIN\n", needed_for);
+  std::fprintf(stderr, "SKIP: not root; %s needs root\n", needed_for);
   std::exit(77);
 }
 
