@@ -56,7 +56,10 @@ static __always_inline void wb_decide_tcp(struct __sk_buff* skb, struct wb_curso
     d->reason = WB_REASON_FRAGMENT;
     return;
   }
-  int candidate_dst = wb_is_candidate(tcp.dest);
+  /* Port 80 of a CRL host address (wb_crl_addr) goes to the revocation HTTP listener, whatever
+   * the candidate ports say; other ports of that address are judged as usual. */
+  __u8 crl = wb_is_crl(l3->daddr, tcp.dest) ? 1 : 0;
+  int candidate_dst = crl || wb_is_candidate(tcp.dest);
   if (tcp.syn && !tcp.ack) {
     if (!candidate_dst) {
       d->reason = WB_REASON_NOT_CANDIDATE;
@@ -64,7 +67,7 @@ static __always_inline void wb_decide_tcp(struct __sk_buff* skb, struct wb_curso
       d->reason = WB_REASON_INTERCEPT_OFF;
     } else if (l2->tags || skb->vlan_present) {
       d->reason = WB_REASON_TAGGED;
-    } else if (!wb_can_steer(cfg) || !wb_has_listener(l3->v6)) {
+    } else if (!wb_can_steer(cfg) || !wb_has_listener(l3->v6, crl)) {
       d->reason = WB_REASON_AGENT_DOWN; /* fail open: the SYN goes to the server */
     } else if (wb_time_wait_holds(skb, l3, tcp.source, tcp.dest)) {
       /* Not assigned: the local stack's lookup meets the TIME_WAIT socket, which accepts a new
@@ -74,17 +77,17 @@ static __always_inline void wb_decide_tcp(struct __sk_buff* skb, struct wb_curso
       bpf_map_update_elem(&wb_tw_syn, &d->key, &one, BPF_ANY);
       d->reason = WB_REASON_STEER_TIME_WAIT;
       d->steer = 1;
-    } else if (wb_assign_listener(skb, l3->v6, wb_dry_run(cfg))) {
+    } else if (wb_assign_listener(skb, l3->v6, crl, wb_dry_run(cfg))) {
       d->reason = WB_REASON_AGENT_DOWN;
     } else {
-      d->reason = WB_REASON_STEER_SYN;
+      d->reason = crl ? WB_REASON_STEER_CRL : WB_REASON_STEER_SYN;
       d->steer = 1;
     }
     return;
   }
-  /* Mid-flow: only flows on a candidate port can belong to the agent (client side: the
-   * destination port; server side: the source port of the reply). The lookup is skipped for
-   * everything else, which keeps bypassed bulk flows cheap. */
+  /* Mid-flow: only flows on a candidate port (or to the CRL host's port 80) can belong to the
+   * agent (client side: the destination; server side: the source port of the reply). The lookup
+   * is skipped for everything else, which keeps bypassed bulk flows cheap. */
   int candidate_src = !candidate_dst && wb_is_candidate(tcp.source);
   if (!candidate_dst && !candidate_src) {
     d->reason = WB_REASON_NOT_CANDIDATE;
@@ -228,8 +231,10 @@ int wb_sk_lookup(struct bpf_sk_lookup* ctx) {
   key.dport = bpf_htons(ctx->local_port);
   if (!bpf_map_lookup_elem(&wb_tw_syn, &key)) return SK_PASS;
   bpf_map_delete_elem(&wb_tw_syn, &key);
-  __u32 slot = v6 ? WB_LISTENER_V6 : WB_LISTENER_V4;
-  struct bpf_sock* sk = bpf_map_lookup_elem(&wb_listener, &slot);
+  /* The same listener the classifier would have assigned: CRL host flows to the revocation
+   * HTTP listener, everything else to the TLS listener. */
+  __u8 crl = wb_is_crl(key.daddr, key.dport) ? 1 : 0;
+  struct bpf_sock* sk = wb_listener_sk(v6, crl);
   if (!sk) return SK_PASS; /* agent gone: the kernel answers as it would without us */
   bpf_sk_assign(ctx, sk, 0);
   bpf_sk_release(sk);

@@ -24,18 +24,29 @@
 #define WB_MAP_FLOWS "wb_flows"       /* LRU hash wb_flow_key -> wb_flow_value */
 #define WB_MAP_COUNTERS "wb_counters" /* per-CPU array[WB_REASON_MAX] of wb_counter */
 #define WB_MAP_CLASSES "wb_classes"   /* per-CPU array[WB_CLASS_MAX] of wb_counter */
-#define WB_MAP_LISTENER "wb_listener" /* SOCKMAP[2]: the agent's transparent listeners */
+#define WB_MAP_LISTENER "wb_listener" /* SOCKMAP[4]: the agent's transparent listeners */
 #define WB_MAP_PEERS "wb_peers"       /* DEVMAP ingress ifindex -> egress port (XDP fast path) */
 #define WB_MAP_TW_SYN "wb_tw_syn" /* LRU hash wb_flow_key (SYN's tuple) -> __u8: for sk_lookup */
+#define WB_MAP_CRL_ADDR "wb_crl_addr" /* hash wb_crl_key -> __u32 1: CRL host addresses to steer \
+                                       */
 /* The pinned bpf_link of wb_sk_lookup on the bridge's network namespace (not a map). */
 #define WB_LINK_SK_LOOKUP "wb_sk_lookup_link"
 
 #define WB_FLOWS_MAX 65536
 
-/* Slots of wb_listener. A v4 SYN tries the v4 slot, then the v6 slot (a dual-stack listener). */
+/* Slots of wb_listener. A v4 SYN tries the v4 slot, then the v6 slot (a dual-stack listener).
+ * Slots 0/1: the TLS (candidate port) listeners; 2/3: the revocation HTTP listeners that answer
+ * SYNs to a CRL host address on WB_CRL_PORT (WB_REASON_STEER_CRL). */
 #define WB_LISTENER_V4 0
 #define WB_LISTENER_V6 1
-#define WB_LISTENER_SLOTS 2
+#define WB_LISTENER_CRL_V4 2
+#define WB_LISTENER_CRL_V6 3
+#define WB_LISTENER_SLOTS 4
+
+/* The CRL host addresses (wb_crl_addr) are steered on this TCP port only: the forged
+ * certificates' URLs are http://<crl-host>/... without a port. */
+#define WB_CRL_PORT 80
+#define WB_CRL_ADDR_MAX 16
 
 /* The classifier leaves its decision in skb->cb[0] (BPF_PROG_TEST_RUN returns it in ctx_out):
  * WB_DECISION_TAG | class << 16 | reason << 8 | verdict. `wirebump replay` and the tests read
@@ -76,6 +87,8 @@ enum wb_reason {
                               * socket holds in TIME_WAIT (client reusing its port): delivered
                               * without an assign so the kernel's TIME_WAIT handling recycles it,
                               * then wb_sk_lookup hands it to the listener */
+  WB_REASON_STEER_CRL, /* STEER: SYN to a CRL host address (wb_crl_addr) on WB_CRL_PORT, assigned
+                        * to the revocation HTTP listener (slots WB_LISTENER_CRL_*) */
   WB_REASON_MAX
 };
 
@@ -138,6 +151,11 @@ struct wb_counter {
   __u64 bytes;
 };
 
+/* Key of wb_crl_addr: one address of the CRL host, IPv4 stored v4-mapped (::ffff:a.b.c.d). */
+struct wb_crl_key {
+  __u8 addr[16];
+};
+
 /* LPM trie keys for the bypass CIDR maps. */
 struct wb_lpm_v4 {
   __u32 prefixlen;
@@ -160,12 +178,13 @@ WB_ABI_ASSERT_SIZE(struct wb_flow_value, 40);
 WB_ABI_ASSERT_SIZE(struct wb_counter, 16);
 WB_ABI_ASSERT_SIZE(struct wb_lpm_v4, 8);
 WB_ABI_ASSERT_SIZE(struct wb_lpm_v6, 20);
+WB_ABI_ASSERT_SIZE(struct wb_crl_key, 16);
 
 /* The verdict a reason belongs to. */
 static inline enum wb_verdict wb_reason_verdict(enum wb_reason reason) {
   if (reason == WB_REASON_QUIC_BLOCKED) return WB_VERDICT_DROP;
   if (reason >= WB_REASON_STEER_SYN && reason <= WB_REASON_STEER_SERVER) return WB_VERDICT_STEER;
-  if (reason == WB_REASON_STEER_TIME_WAIT) return WB_VERDICT_STEER;
+  if (reason == WB_REASON_STEER_TIME_WAIT || reason == WB_REASON_STEER_CRL) return WB_VERDICT_STEER;
   return WB_VERDICT_BYPASS;
 }
 

@@ -7,7 +7,8 @@
  *    that is not a blocked QUIC Initial, excluded CIDRs) are redirected port to port through
  *    the DEVMAP wb_peers when the agent configured a peer for this port. On real NICs that is
  *    the fast path; on veth it costs throughput (KERNEL-FACTS.md), hence off by default.
- * SYNs to candidate ports, frames for the bridge itself, ARP and anything unparsed: XDP_PASS. */
+ * SYNs to candidate ports, TCP to port 80 of the CRL host (wb_crl_addr), frames for the bridge
+ * itself, ARP and anything unparsed: XDP_PASS. */
 #define WB_CTX_XDP 1
 #include <linux/bpf.h>
 #include <linux/tcp.h>
@@ -48,6 +49,8 @@ static __always_inline int wb_xdp_judge(struct wb_cursor* c, const struct wb_con
     key->dport = tcp.dest;
     *flow_class = WB_CLASS_TCP;
     if (excluded) return 1;
+    /* Port 80 of the CRL host is steered by TC (WB_REASON_STEER_CRL): never fast-pathed. */
+    if (wb_is_crl(l3.daddr, tcp.dest)) return 0;
     return !wb_is_candidate(tcp.dest) && !wb_is_candidate(tcp.source);
   }
   if (l3.proto == IPPROTO_UDP) {

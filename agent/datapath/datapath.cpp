@@ -26,9 +26,9 @@ constexpr __u32 kTcHandle = 0x7762;  // "wb"
 constexpr __u32 kTcPriority = 0x7762;
 
 constexpr const char* kPinNames[] = {
-    WB_MAP_CONFIG, WB_MAP_PORTS,  WB_MAP_SRC_V4,    WB_MAP_SRC_V6,  WB_MAP_DST_V4,
-    WB_MAP_DST_V6, WB_MAP_FLOWS,  WB_MAP_COUNTERS,  WB_MAP_CLASSES, WB_MAP_LISTENER,
-    WB_MAP_PEERS,  WB_MAP_TW_SYN, WB_LINK_SK_LOOKUP};
+    WB_MAP_CONFIG, WB_MAP_PORTS,  WB_MAP_SRC_V4,   WB_MAP_SRC_V6,    WB_MAP_DST_V4,
+    WB_MAP_DST_V6, WB_MAP_FLOWS,  WB_MAP_COUNTERS, WB_MAP_CLASSES,   WB_MAP_LISTENER,
+    WB_MAP_PEERS,  WB_MAP_TW_SYN, WB_MAP_CRL_ADDR, WB_LINK_SK_LOOKUP};
 
 std::string pin_path(const std::string& dir, const char* name) {
   return dir + "/" + name;

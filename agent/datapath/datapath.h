@@ -130,8 +130,17 @@ class Datapath {
   // Registers the agent's IP_TRANSPARENT listening socket (slot by its family). The kernel drops
   // a closed socket from the map by itself: a missing listener means "agent down, fail open".
   Status set_listener(int fd);
-  Status clear_listener();
-  bool has_listener() const;
+  // The same for the revocation HTTP listener that answers SYNs to a CRL host address on port 80
+  // (WB_LISTENER_CRL_* slots, WB_REASON_STEER_CRL).
+  Status set_crl_listener(int fd);
+  Status clear_listener();        // every slot, TLS and CRL
+  bool has_listener() const;      // a TLS listener is registered
+  bool has_crl_listener() const;  // a revocation HTTP listener is registered
+
+  // The CRL host's addresses (host prefixes: /32 or /128) whose TCP port 80 is steered to the
+  // CRL listener; replaces the whole set (empty: none), at most WB_CRL_ADDR_MAX.
+  Status set_crl_addresses(std::span<const Cidr> hosts);
+  Result<std::vector<Cidr>> crl_addresses() const;
 
   Result<Counters> counters() const;
   Result<std::vector<Flow>> flows() const;

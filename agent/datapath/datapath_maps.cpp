@@ -152,34 +152,120 @@ Result<std::vector<Cidr>> Datapath::bypass(Side side) const {
   return out;
 }
 
-Status Datapath::set_listener(int fd) {
+namespace {
+
+Status register_listener(const Datapath::Impl& impl, int fd, __u32 v4_slot, __u32 v6_slot) {
   int domain = 0;
   socklen_t len = sizeof(domain);
   if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
     return errno_error("listener socket family");
-  __u32 slot = domain == AF_INET6 ? WB_LISTENER_V6 : WB_LISTENER_V4;
+  __u32 slot = domain == AF_INET6 ? v6_slot : v4_slot;
   __u64 value = static_cast<__u64>(fd);
-  return update(impl_->map_fd(WB_MAP_LISTENER), &slot, &value,
+  return update(impl.map_fd(WB_MAP_LISTENER), &slot, &value,
                 "register listener (must be a listening TCP socket)");
+}
+
+bool slot_filled(const Datapath::Impl& impl, __u32 slot) {
+  __u64 cookie = 0;  // user space reads a SOCKMAP slot as the socket's cookie
+  return bpf_map_lookup_elem(impl.map_fd(WB_MAP_LISTENER), &slot, &cookie) == 0;
+}
+
+}  // namespace
+
+Status Datapath::set_listener(int fd) {
+  return register_listener(*impl_, fd, WB_LISTENER_V4, WB_LISTENER_V6);
+}
+
+Status Datapath::set_crl_listener(int fd) {
+  return register_listener(*impl_, fd, WB_LISTENER_CRL_V4, WB_LISTENER_CRL_V6);
 }
 
 Status Datapath::clear_listener() {
   int fd = impl_->map_fd(WB_MAP_LISTENER);
   for (__u32 slot = 0; slot < WB_LISTENER_SLOTS; ++slot) {
-    __u64 cookie = 0;
     // An empty SOCKMAP slot answers delete with EINVAL, not ENOENT: only delete what is there.
-    if (bpf_map_lookup_elem(fd, &slot, &cookie) != 0) continue;
+    if (!slot_filled(*impl_, slot)) continue;
     WB_TRY(remove(fd, &slot, "unregister listener"));
   }
   return {};
 }
 
 bool Datapath::has_listener() const {
-  for (__u32 slot = 0; slot < WB_LISTENER_SLOTS; ++slot) {
-    __u64 cookie = 0;  // user space reads a SOCKMAP slot as the socket's cookie
-    if (bpf_map_lookup_elem(impl_->map_fd(WB_MAP_LISTENER), &slot, &cookie) == 0) return true;
+  return slot_filled(*impl_, WB_LISTENER_V4) || slot_filled(*impl_, WB_LISTENER_V6);
+}
+
+bool Datapath::has_crl_listener() const {
+  return slot_filled(*impl_, WB_LISTENER_CRL_V4) || slot_filled(*impl_, WB_LISTENER_CRL_V6);
+}
+
+namespace {
+
+wb_crl_key crl_key(const Cidr& host) {
+  wb_crl_key key{};
+  if (host.family == AF_INET) {
+    key.addr[10] = key.addr[11] = 0xff;  // v4-mapped, like every address the programs see
+    std::memcpy(key.addr + 12, host.addr.data(), 4);
+  } else {
+    std::memcpy(key.addr, host.addr.data(), 16);
   }
-  return false;
+  return key;
+}
+
+Cidr crl_host_of(const wb_crl_key& key) {
+  static constexpr __u8 kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  Cidr host;
+  if (std::memcmp(key.addr, kMapped, sizeof(kMapped)) == 0) {
+    host.family = AF_INET;
+    host.prefix_len = 32;
+    std::memcpy(host.addr.data(), key.addr + 12, 4);
+  } else {
+    host.family = AF_INET6;
+    host.prefix_len = 128;
+    std::memcpy(host.addr.data(), key.addr, 16);
+  }
+  return host;
+}
+
+}  // namespace
+
+Status Datapath::set_crl_addresses(std::span<const Cidr> hosts) {
+  if (hosts.size() > WB_CRL_ADDR_MAX) {
+    return make_error(std::errc::invalid_argument,
+                      "CRL host has " + std::to_string(hosts.size()) + " addresses (at most " +
+                          std::to_string(WB_CRL_ADDR_MAX) + " are steered)");
+  }
+  for (const Cidr& host : hosts) {
+    const bool whole = (host.family == AF_INET && host.prefix_len == 32) ||
+                       (host.family == AF_INET6 && host.prefix_len == 128);
+    if (!whole) {
+      return make_error(std::errc::invalid_argument,
+                        "CRL host address " + host.str() + " is not a single address");
+    }
+  }
+  const int fd = impl_->map_fd(WB_MAP_CRL_ADDR);
+  // Stale entries first (a restart with another crl_host), then the new set.
+  WB_TRY_ASSIGN(auto present, crl_addresses());
+  for (const Cidr& old : present) {
+    if (std::find(hosts.begin(), hosts.end(), old) != hosts.end()) continue;
+    wb_crl_key key = crl_key(old);
+    WB_TRY(remove(fd, &key, ("remove CRL host address " + old.str()).c_str()));
+  }
+  __u32 one = 1;
+  for (const Cidr& host : hosts) {
+    wb_crl_key key = crl_key(host);
+    WB_TRY(update(fd, &key, &one, ("steer CRL host address " + host.str()).c_str()));
+  }
+  return {};
+}
+
+Result<std::vector<Cidr>> Datapath::crl_addresses() const {
+  std::vector<Cidr> out;
+  WB_TRY(for_each_key<wb_crl_key>(impl_->map_fd(WB_MAP_CRL_ADDR), WB_CRL_ADDR_MAX,
+                                  [&](const wb_crl_key& key) -> Status {
+                                    out.push_back(crl_host_of(key));
+                                    return {};
+                                  }));
+  return out;
 }
 
 Status set_xdp_peer(const Datapath::Impl& impl, int in_ifindex, int out_ifindex) {

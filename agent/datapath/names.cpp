@@ -16,10 +16,10 @@ namespace {
 // Indexed by the enum values of bpf/wirebump_abi.h; the static_asserts catch an appended code
 // that has no name yet.
 constexpr const char* kReasonNames[] = {
-    "non_ip",       "malformed",     "fragment",      "other_l4",       "excluded_src",
-    "excluded_dst", "not_candidate", "intercept_off", "agent_down",     "not_owned",
-    "udp",          "steer_syn",     "steer_client",  "steer_server",   "quic_blocked",
-    "to_bridge",    "tagged",        "xdp_fast",      "steer_time_wait"};
+    "non_ip",       "malformed",     "fragment",      "other_l4",        "excluded_src",
+    "excluded_dst", "not_candidate", "intercept_off", "agent_down",      "not_owned",
+    "udp",          "steer_syn",     "steer_client",  "steer_server",    "quic_blocked",
+    "to_bridge",    "tagged",        "xdp_fast",      "steer_time_wait", "steer_crl"};
 static_assert(std::size(kReasonNames) == WB_REASON_MAX, "a name for every reason");
 
 constexpr const char* kVerdictNames[] = {"bypass", "steer", "drop"};

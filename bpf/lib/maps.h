@@ -81,4 +81,13 @@ struct {
   __type(value, __u8);
 } wb_tw_syn SEC(".maps");
 
+/* The CRL host's addresses that are not the bridge's own: SYNs to them on WB_CRL_PORT are
+ * steered to the revocation HTTP listener (WB_REASON_STEER_CRL). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, WB_CRL_ADDR_MAX);
+  __type(key, struct wb_crl_key);
+  __type(value, __u32);
+} wb_crl_addr SEC(".maps");
+
 #endif /* WB_LIB_MAPS_H */

@@ -11,6 +11,15 @@ static __always_inline int wb_is_candidate(__u16 port_net) {
   return bpf_map_lookup_elem(&wb_ports, &port) != NULL;
 }
 
+/* A TCP destination that is the CRL host (addr 16 bytes, v4-mapped for IPv4) on WB_CRL_PORT.
+ * The map is only consulted for that port, so other traffic pays one compare. */
+static __always_inline int wb_is_crl(const __u8* addr, __u16 port_net) {
+  if (port_net != bpf_htons(WB_CRL_PORT)) return 0;
+  struct wb_crl_key key;
+  __builtin_memcpy(key.addr, addr, 16);
+  return bpf_map_lookup_elem(&wb_crl_addr, &key) != NULL;
+}
+
 /* addr is 16 bytes, v4-mapped when !v6. */
 static __always_inline int wb_cidr_match(void* v4_map, void* v6_map, const __u8* addr, __u8 v6) {
   if (v6) {

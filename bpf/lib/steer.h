@@ -59,14 +59,24 @@ static __always_inline int wb_time_wait_holds(struct __sk_buff* skb, const struc
   return tw;
 }
 
-/* Is the agent's listener registered (for this family, or the dual-stack v6 one)? */
-static __always_inline int wb_has_listener(__u8 v6) {
-  __u32 slot = v6 ? WB_LISTENER_V6 : WB_LISTENER_V4;
+/* The agent's listener for a SYN: the TLS listeners (slots WB_LISTENER_V4/V6) or, for a CRL
+ * host flow, the revocation HTTP listeners (WB_LISTENER_CRL_V4/V6). A v4 SYN falls back to the
+ * v6 slot (a dual-stack listener). NULL: none registered (the kernel removes closed sockets). The
+ * caller releases the socket. */
+static __always_inline struct bpf_sock* wb_listener_sk(__u8 v6, __u8 crl) {
+  __u32 base = crl ? WB_LISTENER_CRL_V4 : WB_LISTENER_V4;
+  __u32 slot = v6 ? base + 1 : base;
   struct bpf_sock* sk = bpf_map_lookup_elem(&wb_listener, &slot);
   if (!sk && !v6) {
-    slot = WB_LISTENER_V6;
+    slot = base + 1;
     sk = bpf_map_lookup_elem(&wb_listener, &slot);
   }
+  return sk;
+}
+
+/* Is the agent's listener registered (for this family, or the dual-stack v6 one)? */
+static __always_inline int wb_has_listener(__u8 v6, __u8 crl) {
+  struct bpf_sock* sk = wb_listener_sk(v6, crl);
   if (!sk) return 0;
   bpf_sk_release(sk);
   return 1;
@@ -74,13 +84,9 @@ static __always_inline int wb_has_listener(__u8 v6) {
 
 /* Assigns a SYN to the agent's listener; 0 on success. A NULL lookup (the kernel removed the
  * closed listener from the SOCKMAP) means the agent is down. */
-static __always_inline int wb_assign_listener(struct __sk_buff* skb, __u8 v6, __u32 dry_run) {
-  __u32 slot = v6 ? WB_LISTENER_V6 : WB_LISTENER_V4;
-  struct bpf_sock* sk = bpf_map_lookup_elem(&wb_listener, &slot);
-  if (!sk && !v6) {
-    slot = WB_LISTENER_V6; /* a dual-stack v6 listener accepts v4 too */
-    sk = bpf_map_lookup_elem(&wb_listener, &slot);
-  }
+static __always_inline int wb_assign_listener(struct __sk_buff* skb, __u8 v6, __u8 crl,
+                                              __u32 dry_run) {
+  struct bpf_sock* sk = wb_listener_sk(v6, crl);
   if (!sk) return -1;
   long err = dry_run ? 0 : bpf_sk_assign(skb, sk, 0);
   bpf_sk_release(sk);

@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 #include <linux/pkt_cls.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 
+#include "agent/common/unique_fd.h"
 #include "agent/datapath/datapath.h"
 #include "tests/support/packet_builder.h"
 
@@ -51,6 +54,25 @@ class ClassifierTest : public ::testing::Test {
   }
 
   std::optional<datapath::Datapath> dp_;
+};
+
+// A listening socket of the family, registered as the agent's listener (dry run: the decision
+// is made without assigning the socket or redirecting).
+class ListenerTest : public ClassifierTest {
+ protected:
+  UniqueFd listen_on(int family) {
+    UniqueFd s(socket(family, SOCK_STREAM, 0));
+    sockaddr_storage ss{};
+    ss.ss_family = static_cast<sa_family_t>(family);
+    socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    if (family == AF_INET6) {
+      int on = 1;
+      setsockopt(s.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    }
+    EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&ss), len), 0);
+    EXPECT_EQ(listen(s.get(), 4), 0);
+    return s;
+  }
 };
 
 inline FrameSpec tcp_syn(int ip_version = 4, std::uint16_t dport = 443) {

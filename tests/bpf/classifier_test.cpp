@@ -57,25 +57,6 @@ TEST_F(ClassifierTest, SynToCandidateWithoutListenerFailsOpen) {
   EXPECT_EQ(dp_->counters()->by_reason[WB_REASON_AGENT_DOWN].packets, 2u);
 }
 
-// A listening socket of the family, registered as the agent's listener (dry run: the decision
-// is made without assigning the socket or redirecting).
-class ListenerTest : public ClassifierTest {
- protected:
-  UniqueFd listen_on(int family) {
-    UniqueFd s(socket(family, SOCK_STREAM, 0));
-    sockaddr_storage ss{};
-    ss.ss_family = static_cast<sa_family_t>(family);
-    socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-    if (family == AF_INET6) {
-      int on = 1;
-      setsockopt(s.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    }
-    EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&ss), len), 0);
-    EXPECT_EQ(listen(s.get(), 4), 0);
-    return s;
-  }
-};
-
 TEST_F(ListenerTest, SynToCandidateSteersToTheListenerOfItsFamily) {
   configure([](wb_config& c) { c.flags = WB_CONFIG_DRY_RUN; });
   UniqueFd v4 = listen_on(AF_INET);
