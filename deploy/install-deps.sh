@@ -19,6 +19,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev libssl-dev openssl liburing-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcap-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libclang-rt-14-dev libnghttp2-dev
+  libgoogle-perftools-dev
   # runtime
   iproute2 iputils-ping nftables ethtool procps psmisc kmod util-linux
   # test peers
