@@ -12,7 +12,8 @@ namespace {
 Error bad_host(std::string_view host, const std::string& why) {
   std::string shown(host.substr(0, 80));
   if (host.size() > 80) shown += "...";
-  return make_error(std::errc::invalid_argument, "crl_host \"" + shown + "\": " + why);
+  // "crl_host: <value>: <why>", the same shape as every other config error after file:line:col.
+  return make_error(std::errc::invalid_argument, "crl_host: \"" + shown + "\": " + why);
 }
 
 bool is_ipv4_literal(std::string_view s) {

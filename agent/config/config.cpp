@@ -11,6 +11,7 @@
 
 #include "agent/config/config_reader.h"
 #include "agent/config/names.h"
+#include "certs/crl_host.h"
 
 namespace wb::config {
 namespace {
@@ -28,11 +29,19 @@ constexpr std::size_t kMaxCidrs = 4096;
 constexpr std::size_t kMaxCandidatePorts = 64;
 constexpr std::size_t kMaxPolicyRules = 4096;
 
+// An integer key in min..max. `hint`, when given, follows a range error and says what the number
+// means ("826 is out of range (1..825): days; ...").
 template <class T>
-Reader::Field integer_into(const Reader& r, T& out, std::int64_t min, std::int64_t max) {
-  return [&r, &out, min, max](const toml::node& v, const std::string& key) -> Status {
-    WB_TRY_ASSIGN(auto value, r.integer(v, key, min, max));
-    out = static_cast<T>(value);
+Reader::Field integer_into(const Reader& r, T& out, std::int64_t min, std::int64_t max,
+                           std::string hint = "") {
+  return [&r, &out, min, max, hint = std::move(hint)](const toml::node& v,
+                                                      const std::string& key) -> Status {
+    auto value = r.integer(v, key, min, max);
+    if (!value && !hint.empty() && v.as_integer() != nullptr) {  // range, not type
+      return Error{value.error().code, value.error().context + ": " + hint};
+    }
+    if (!value) return value.error();
+    out = static_cast<T>(*value);
     return {};
   };
 }
@@ -272,8 +281,19 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
                      {"handshake", seconds_into(r, c.timeouts.handshake, 1, 300)}});
   fields["crl_host"] = [&](const toml::node& v, const std::string& key) -> Status {
     WB_TRY_ASSIGN(c.crl_host, r.string(v, key));
-    return at(r, v, key, check_host(c.crl_host));
+    // The certificate service's validator, so `config check` refuses exactly what the agent
+    // would, for the same reason. Its message already starts with "crl_host: ".
+    auto host = certs::validate_crl_host(c.crl_host);
+    if (!host) return r.error_at(v, "", host.error().context);
+    return {};
   };
+  fields["certs"] = table_into(
+      r, {{"max_validity_days",
+           integer_into(r, c.certs.max_validity_days, kMinValidityDays, kMaxValidityDays,
+                        "days; 825 is the CA/Browser Forum maximum older clients enforce, "
+                        "397 what browsers accept")},
+          {"cache_size", integer_into(r, c.certs.cache_size, kMinCertCache, kMaxCertCache,
+                                      "forged certificates kept in memory")}});
   fields["trust_store"] = path_into(r, c.trust_store, false);
   fields["keylog"] = path_into(r, c.keylog, true);
   fields["tunnel_on_error"] = bool_into(r, c.tunnel_on_error);

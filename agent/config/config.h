@@ -47,6 +47,20 @@ struct Detect {
   bool ms_turn = true;
 };
 
+// [certs]: forged certificates. The bounds are the config's, checked at parse time; the
+// certificate service itself only needs both positive.
+struct Certs {
+  // A forged certificate is valid at most this long (also never past the real one's notAfter or
+  // the issuer's). 397 days is what browsers accept for new certificates; 825 is the CA/B limit
+  // older clients enforce, so nothing longer is allowed.
+  std::uint32_t max_validity_days = 397;
+  // Forged certificates kept (LRU, keyed by server certificate, key type and issuer); a miss
+  // costs one signature on the forging thread, an entry a few KiB.
+  std::uint32_t cache_size = 4096;
+};
+inline constexpr std::uint32_t kMinValidityDays = 1, kMaxValidityDays = 825;
+inline constexpr std::uint32_t kMinCertCache = 16, kMaxCertCache = 1000000;
+
 // One [[policy]] rule: exactly one of sni / dst is set.
 struct PolicyRule {
   std::string sni;  // exact host name or "*.example.com"; empty when dst is used
@@ -93,6 +107,7 @@ struct Config {
   bool tunnel_on_error = true;
   std::chrono::seconds learned_tunnel_ttl{3600};
   std::chrono::seconds pinning_window{2};  // 0: never learn from a client leaving silently
+  Certs certs;
   Detect detect;
   SipMalformed sip_malformed = SipMalformed::kRelay;
   std::vector<PolicyRule> policy;

@@ -1,6 +1,5 @@
 #include "agent/config/names.h"
 
-#include <arpa/inet.h>
 #include <net/if.h>
 
 namespace wb::config {
@@ -49,33 +48,6 @@ Status check_ifname(std::string_view name) {
     if (c == '/' || c == ':' || c <= ' ' || c >= 0x7f) {
       return invalid(quoted + " is not an interface name (no '/', ':', spaces or control bytes)");
     }
-  }
-  return {};
-}
-
-Status check_host(std::string_view host) {
-  const std::string quoted = "'" + std::string(host) + "'";
-  if (host.empty()) return invalid("empty host name");
-  if (host.find("://") != std::string_view::npos) {
-    return invalid(quoted + ": give a host name or address only, without a scheme");
-  }
-  if (host.find('/') != std::string_view::npos) {
-    return invalid(quoted + ": give a host name or address only, without a path");
-  }
-  std::string text(host);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1) {
-    return {};
-  }
-  if (host.find(':') != std::string_view::npos) {
-    return invalid(quoted + ": give a host name or address only, without a port");
-  }
-  // All-numeric dotted names would be read as (bad) IPv4 addresses by clients.
-  if (host.find_first_not_of("0123456789.") == std::string_view::npos) {
-    return invalid(quoted + " is neither a valid IPv4 address nor a host name");
-  }
-  if (!is_hostname(host, false)) {
-    return invalid(quoted + " is not a valid host name (letters, digits, '-' and '.' only)");
   }
   return {};
 }

@@ -13,9 +13,6 @@ namespace wb::config {
 // A Linux interface name: 1..15 bytes, no '/', ':' or whitespace, not "." or "..".
 Status check_ifname(std::string_view name);
 
-// crl_host: a DNS host name (RFC 1123 labels) or an IPv4/IPv6 address; no scheme, port or path.
-Status check_host(std::string_view host);
-
 // A policy SNI pattern: a host name, or "*." followed by a host name (one leftmost wildcard).
 Status check_sni_pattern(std::string_view pattern);
 

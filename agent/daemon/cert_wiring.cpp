@@ -43,14 +43,20 @@ Result<std::unique_ptr<certs::CertService>> open_cert_service(const config::Conf
   certs::CertConfig cc;
   cc.state_dir = cfg.state_dir;
   cc.crl_host = host;
+  // [certs]: both already range-checked by the config parser.
+  cc.max_validity = std::chrono::hours(24) * cfg.certs.max_validity_days;
+  cc.cache_capacity = cfg.certs.cache_size;
   WB_TRY_ASSIGN(auto svc, certs::CertService::open(cc));
   if (!svc->wait_ready(std::chrono::seconds(30))) {
     spdlog::warn("certificates: key pool not ready after 30 s; first forges generate keys inline");
   }
   auto trusted = svc->info(certs::IssuerRole::trusted);
-  spdlog::info("certificates: state {} crl_host {}, trusted issuer {} ({}), untrusted issuer {}",
-               cfg.state_dir.string(), svc->crl_host(), trusted.issuer_id, trusted.subject,
-               svc->info(certs::IssuerRole::untrusted).issuer_id);
+  spdlog::info(
+      "certificates: state {} crl_host {}, trusted issuer {} ({}), untrusted issuer {}, "
+      "max validity {} days, cache {} entries",
+      cfg.state_dir.string(), svc->crl_host(), trusted.issuer_id, trusted.subject,
+      svc->info(certs::IssuerRole::untrusted).issuer_id, cfg.certs.max_validity_days,
+      cfg.certs.cache_size);
   return svc;
 }
 

@@ -21,7 +21,8 @@ namespace wb::daemon {
 // Error when neither exists: forged certificates must name a host that serves their CRL.
 Result<std::string> effective_crl_host(const config::Config& cfg, const std::string& bridge);
 
-// CertService::open with the config's state_dir and effective_crl_host(), waiting (bounded) for
+// CertService::open with the config's state_dir, effective_crl_host() and [certs]
+// (max_validity_days, cache_size), waiting (bounded) for
 // the key pool so the first forge never waits for key generation.
 Result<std::unique_ptr<certs::CertService>> open_cert_service(const config::Config& cfg,
                                                               const std::string& bridge);

@@ -58,6 +58,8 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_NE(c.steer_mark, 0u);
   EXPECT_NE(c.route_table, 0u);
   EXPECT_EQ(c.limits.max_hello_bytes, 65536u);
+  EXPECT_EQ(c.certs.max_validity_days, 397u);
+  EXPECT_EQ(c.certs.cache_size, 4096u);
   EXPECT_GE(c.limits.max_sessions, c.limits.max_sessions_per_client);
   EXPECT_EQ(c.on_max_sessions, OnMaxSessions::kRefuse);
   EXPECT_TRUE(c.crl_host.empty());
@@ -122,6 +124,10 @@ action = "allow-undetected"
 [[policy]]
 dst = "[2001:db8::/32]:5061"
 action = "deny"
+
+[certs]
+max_validity_days = 90
+cache_size = 20000
 )");
   EXPECT_EQ(c.bridge, "wbr1");
   EXPECT_EQ(c.ports.size(), 3u);
@@ -171,6 +177,8 @@ action = "deny"
   EXPECT_EQ(c.policy[1].action, PolicyAction::kAllowUndetected);
   EXPECT_EQ(c.policy[2].match_string(), "[2001:db8::/32]:5061");
   EXPECT_EQ(c.policy[2].action, PolicyAction::kDeny);
+  EXPECT_EQ(c.certs.max_validity_days, 90u);
+  EXPECT_EQ(c.certs.cache_size, 20000u);
 }
 
 TEST(Config, XdpModesAndLogLevels) {
@@ -184,6 +192,33 @@ TEST(Config, XdpModesAndLogLevels) {
   EXPECT_EQ(parse_ok("crl_host = \"192.0.2.254\"").crl_host, "192.0.2.254");
   EXPECT_EQ(parse_ok("crl_host = \"2001:db8::fe\"").crl_host, "2001:db8::fe");
   EXPECT_TRUE(parse_ok("candidate_ports = []").candidate_ports.empty());
+}
+
+// Whatever the certificate service accepts as crl_host, the config accepts (the config's former
+// checker refused a bracketed IPv6 address).
+TEST(Config, CrlHostAcceptsWhatTheCertificateServiceAccepts) {
+  for (const char* host :
+       {"crl.example.com", "CRL.Example.COM.", "bridge1", "xn--bcher-kva.example", "192.0.2.254",
+        "2001:db8::fe", "[2001:db8::fe]", "[2001:DB8:0::FE]", "::1"}) {
+    EXPECT_EQ(parse_ok(std::string("crl_host = \"") + host + "\"").crl_host, host);
+  }
+  const std::string label63(63, 'a');
+  EXPECT_EQ(parse_ok("crl_host = \"" + label63 + ".test\"").crl_host, label63 + ".test");
+}
+
+// [certs] bounds: both ends of each range are accepted, the defaults are the library's.
+TEST(Config, CertsTableBounds) {
+  const auto defaults = parse_ok("[certs]");
+  EXPECT_EQ(defaults.certs.max_validity_days, 397u);
+  EXPECT_EQ(defaults.certs.cache_size, 4096u);
+  EXPECT_EQ(parse_ok("[certs]\nmax_validity_days = 1").certs.max_validity_days, 1u);
+  EXPECT_EQ(parse_ok("[certs]\nmax_validity_days = 825").certs.max_validity_days, 825u);
+  EXPECT_EQ(parse_ok("[certs]\ncache_size = 16").certs.cache_size, 16u);
+  EXPECT_EQ(parse_ok("[certs]\ncache_size = 1000000").certs.cache_size, 1000000u);
+  // Setting one leaves the other at its default.
+  const auto one = parse_ok("[certs]\nmax_validity_days = 30");
+  EXPECT_EQ(one.certs.cache_size, 4096u);
+  EXPECT_EQ(parse_ok("certs = { cache_size = 64 }").certs.max_validity_days, 397u);
 }
 
 // Each row: input, "line:col", key named in the message, a fragment of the explanation.
@@ -275,12 +310,41 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[timeouts]\nfirst_bytes = 301", "2:15", "timeouts.first_bytes", "out of range"},
         BadCase{"[timeouts]\nidle = 86401", "2:8", "timeouts.idle", "out of range (1..86400)"},
         BadCase{"[timeouts]\nhandshake = -5", "2:13", "timeouts.handshake", "out of range"},
-        BadCase{"crl_host = \"http://crl.example\"", "1:12", "crl_host", "without a scheme"},
-        BadCase{"crl_host = \"crl.example/wirebump\"", "1:12", "crl_host", "without a path"},
-        BadCase{"crl_host = \"crl.example:80\"", "1:12", "crl_host", "without a port"},
-        BadCase{"crl_host = \"bad_host\"", "1:12", "crl_host", "not a valid host name"},
-        BadCase{"crl_host = \"300.1.1.1\"", "1:12", "crl_host", "neither a valid IPv4"},
-        BadCase{"crl_host = \"\"", "1:12", "crl_host", "empty host name"},
+        // crl_host: the certificate service's own reasons (certs::validate_crl_host)
+        BadCase{"crl_host = \"http://crl.example\"", "1:12", "crl_host", "has a URL scheme"},
+        BadCase{"crl_host = \"crl.example/wirebump\"", "1:12", "crl_host", "has a path"},
+        BadCase{"crl_host = \"crl.example:80\"", "1:12", "crl_host", "has a port"},
+        BadCase{"crl_host = \"192.0.2.1:80\"", "1:12", "crl_host", "has a port"},
+        BadCase{"crl_host = \"bad_host\"", "1:12", "crl_host", "contains '_'"},
+        BadCase{"crl_host = \"300.1.1.1\"", "1:12", "crl_host", "not a valid IPv4 address"},
+        BadCase{"crl_host = \"\"", "1:12", "crl_host", "empty"},
+        BadCase{"crl_host = \"a..b\"", "1:12", "crl_host", "empty label"},
+        // ... where the config's former checker gave a wrong one ("without a port", "letters,
+        // digits, '-' and '.' only")
+        BadCase{"crl_host = \"[2001:db8::1\"", "1:12", "crl_host", "'[' without closing ']'"},
+        BadCase{"crl_host = \"[2001:db8::1]:80\"", "1:12", "crl_host", "without closing ']'"},
+        BadCase{"crl_host = \"fe80::1%eth0\"", "1:12", "crl_host", "zone ids are not allowed"},
+        BadCase{"crl_host = \"2001:db8:::1\"", "1:12", "crl_host", "not a valid IPv6 address"},
+        BadCase{"\n crl_host = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                ".example\"",
+                "2:13", "crl_host", "has a label longer than 63 characters"},
+        // [certs]
+        BadCase{"certs = 1", "1:9", "certs", "expected a table"},
+        BadCase{"[certs]\nmax_validity_days = \"30d\"", "2:21", "certs.max_validity_days",
+                "expected an integer in 1..825"},
+        BadCase{"[certs]\nmax_validity_days = 0", "2:21", "certs.max_validity_days",
+                "0 is out of range (1..825): days; 825 is the CA/Browser Forum maximum"},
+        BadCase{"[certs]\nmax_validity_days = 826", "2:21", "certs.max_validity_days",
+                "826 is out of range (1..825)"},
+        BadCase{"[certs]\nmax_validity_days = 1.5", "2:21", "certs.max_validity_days",
+                "got a float"},
+        BadCase{"[certs]\ncache_size = 15", "2:14", "certs.cache_size",
+                "15 is out of range (16..1000000): forged certificates kept in memory"},
+        BadCase{"[certs]\ncache_size = 1000001", "2:14", "certs.cache_size", "out of range"},
+        BadCase{"[certs]\ncache_size = -1", "2:14", "certs.cache_size", "out of range"},
+        BadCase{"[certs]\ncache_size = true", "2:14", "certs.cache_size", "expected an integer"},
+        BadCase{"[certs]\nmax_validity_day = 30", "2:1", "certs.max_validity_day",
+                "did you mean \"certs.max_validity_days\""},
         BadCase{"trust_store = \"certs.pem\"", "1:15", "trust_store", "absolute path"},
         BadCase{"keylog = \"keys.txt\"", "1:10", "keylog", "absolute path"},
         BadCase{"learned_tunnel_ttl = 0", "1:22", "learned_tunnel_ttl", "out of range"},
