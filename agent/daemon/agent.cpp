@@ -136,13 +136,18 @@ Status bring_up(Agent::Parts& p) {
                p.relay->listener_address(1).to_string());
 
   // Fail open: without port 80 interception still works, only strict revocation checks fail.
-  if (auto rev =
-          RevocationServer::start(*p.certs, p.bridge.bridge.name, p.certs->crl_host(), *p.table);
+  RevocationServer::Options rev_options;
+  rev_options.steer = true;  // a crl_host that is not the bridge's own is steered to it
+  if (auto rev = RevocationServer::start(*p.certs, p.bridge.bridge.name, p.certs->crl_host(),
+                                         *p.table, rev_options);
       rev.ok()) {
     p.revocation = std::move(*rev);
   } else {
     spdlog::error("revocation http not served (strict clients will refuse forged certificates): {}",
                   rev.error().message());
+  }
+  if (Status s = apply_crl_steering(*p.dp, p.revocation.get()); !s.ok()) {
+    spdlog::error("CRL host not steered to this bridge: {}", s.error().message());
   }
 
   control::ServerOptions copts;

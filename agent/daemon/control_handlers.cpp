@@ -96,6 +96,24 @@ json interfaces_json(const Agent::Parts& p) {
   return out;
 }
 
+// Where the CRL host's URLs are answered: each address "local" (a bridge address, plain
+// listener), "steered" (port 80 steered to the agent) or "not_served"; resolve_error when the
+// host name did not resolve.
+json crl_host_json(const Agent::Parts& p) {
+  json out{{"host", p.certs->crl_host()}, {"served", p.revocation != nullptr}};
+  json addresses = json::array();
+  if (p.revocation) {
+    for (const auto& a : p.revocation->crl_addresses()) {
+      addresses.push_back({{"address", a.address.address_string()}, {"serving", label(a.serving)}});
+    }
+    if (!p.revocation->resolve_error().empty())
+      out["resolve_error"] = p.revocation->resolve_error();
+  }
+  out["addresses"] = addresses;
+  out["steering_listener"] = p.dp->has_crl_listener();
+  return out;
+}
+
 Result<json> status(Agent::Parts& p) {
   WB_TRY_ASSIGN(wb_config kernel, p.dp->config());
   WB_TRY_ASSIGN(auto ports, p.dp->ports());
@@ -130,6 +148,7 @@ Result<json> status(Agent::Parts& p) {
         {"refused_per_client", p.table->refused_per_client()},
         {"by_protocol", by_protocol}}},
       {"relay", relay_json(p.relay->stats())},
+      {"crl_host", crl_host_json(p)},
   };
   WB_TRY(counters_json(*p.dp, out));
   add_interception_status(out, p.interception.get(), *p.certs);

@@ -54,4 +54,17 @@ Status apply_kernel_policy(datapath::Datapath& dp, const config::Config& cfg,
   return dp.set_config(kernel);
 }
 
+Status apply_crl_steering(datapath::Datapath& dp, const RevocationServer* server) {
+  std::vector<datapath::Cidr> hosts;
+  if (server != nullptr) {
+    for (const auto& ep : server->steered_addresses()) {
+      WB_TRY_ASSIGN(auto host, datapath::Cidr::parse(ep.address_string()));
+      hosts.push_back(host);
+    }
+    // Listeners first: an address without a listener only fails open, never the reverse.
+    for (int fd : server->steering_listener_fds()) WB_TRY(dp.set_crl_listener(fd));
+  }
+  return dp.set_crl_addresses(hosts);
+}
+
 }  // namespace wb::daemon

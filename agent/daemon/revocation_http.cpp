@@ -2,13 +2,18 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <netdb.h>
 #include <netinet/in.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
+#include <thread>
 
 #include "agent/common/log.h"
+#include "bpf/wirebump_abi.h"
 
 namespace wb::daemon {
 namespace {
@@ -103,7 +108,91 @@ bool is_ip_literal(const std::string& host) {
          ::inet_pton(AF_INET6, host.c_str(), &v6) == 1;
 }
 
+// One getaddrinfo on its own thread; the caller waits at most its timeout. A resolver that
+// hangs keeps only this small shared state alive until it returns, never the agent's start.
+struct Lookup {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  int status = 0;
+  std::vector<session::Endpoint> addresses;
+};
+
+void lookup_thread(std::shared_ptr<Lookup> lookup, std::string host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  const int status = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  std::vector<session::Endpoint> found;
+  for (addrinfo* a = list; status == 0 && a != nullptr; a = a->ai_next) {
+    if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
+    found.push_back(session::Endpoint::from_sockaddr(a->ai_addr, a->ai_addrlen).with_port(0));
+  }
+  if (list != nullptr) ::freeaddrinfo(list);
+  std::lock_guard lock(lookup->mutex);
+  lookup->status = status;
+  lookup->addresses = std::move(found);
+  lookup->done = true;
+  lookup->done_cv.notify_all();
+}
+
+// Numeric, usable, distinct, bounded: what can go into wb_crl_addr and a listener.
+std::vector<session::Endpoint> usable(const std::vector<session::Endpoint>& found) {
+  std::vector<session::Endpoint> out;
+  for (const auto& ep : found) {
+    if (ep.empty() || out.size() >= WB_CRL_ADDR_MAX) continue;
+    if (ep.is_v6() && is_link_local_v6(*reinterpret_cast<const sockaddr_in6*>(ep.sockaddr_ptr())))
+      continue;
+    if (std::find(out.begin(), out.end(), ep) == out.end()) out.push_back(ep);
+  }
+  return out;
+}
+
 }  // namespace
+
+CrlResolution resolve_crl_host(const std::string& crl_host, std::chrono::milliseconds timeout) {
+  CrlResolution out;
+  const std::string host = strip_brackets(crl_host);
+  if (host.empty()) {
+    out.error = "crl_host is empty";
+    return out;
+  }
+  if (is_ip_literal(host)) {
+    auto ep = session::Endpoint::parse(host.find(':') == std::string::npos ? host + ":0"
+                                                                           : "[" + host + "]:0");
+    if (ep.ok()) out.addresses = usable({*ep});
+    if (out.addresses.empty()) out.error = "crl_host " + crl_host + " is not a usable address";
+    return out;
+  }
+  auto lookup = std::make_shared<Lookup>();
+  std::thread(lookup_thread, lookup, host).detach();
+  std::unique_lock lock(lookup->mutex);
+  if (!lookup->done_cv.wait_for(lock, timeout, [&] { return lookup->done; })) {
+    out.error = "resolving crl_host " + crl_host + " took longer than " +
+                std::to_string(timeout.count()) + " ms";
+    return out;
+  }
+  if (lookup->status != 0) {
+    out.error = "resolving crl_host " + crl_host + ": " + ::gai_strerror(lookup->status);
+    return out;
+  }
+  out.addresses = usable(lookup->addresses);
+  if (out.addresses.empty()) out.error = "crl_host " + crl_host + " has no usable address";
+  return out;
+}
+
+const char* label(CrlServing serving) {
+  switch (serving) {
+    case CrlServing::kLocal:
+      return "local";
+    case CrlServing::kSteered:
+      return "steered";
+    case CrlServing::kNotServed:
+      return "not_served";
+  }
+  return "not_served";
+}
 
 relay::HandlerFactory revocation_http_factory(const certs::HttpBackend& backend) {
   return [&backend](const relay::ConnectionInfo&) -> std::unique_ptr<relay::Handler> {
@@ -141,31 +230,81 @@ Result<std::unique_ptr<RevocationServer>> RevocationServer::start(const certs::H
                                                                   const std::string& crl_host,
                                                                   session::SessionTable& table,
                                                                   std::uint16_t port) {
+  Options options;
+  options.port = port;
+  return start(backend, bridge, crl_host, table, options);
+}
+
+namespace {
+
+// The CRL host's addresses against the bridge's: the bridge's own are served by its plain
+// listeners, the others (with steering) through the classifier.
+std::vector<CrlAddress> classify_crl_addresses(const CrlResolution& resolved,
+                                               const std::vector<session::Endpoint>& bridge_eps,
+                                               std::uint16_t port) {
+  std::vector<CrlAddress> out;
+  for (const auto& ep : resolved.addresses) {
+    const bool ours = std::any_of(
+        bridge_eps.begin(), bridge_eps.end(),
+        [&](const session::Endpoint& b) { return b.address_string() == ep.address_string(); });
+    out.push_back({ep.with_port(port), ours ? CrlServing::kLocal : CrlServing::kSteered});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RevocationServer>> RevocationServer::start(const certs::HttpBackend& backend,
+                                                                  const std::string& bridge,
+                                                                  const std::string& crl_host,
+                                                                  session::SessionTable& table,
+                                                                  const Options& options) {
   auto server = std::make_unique<RevocationServer>();
-  WB_TRY_ASSIGN(server->addresses_, interface_endpoints(bridge, port));
-  if (server->addresses_.empty()) {
+  server->crl_host_ = crl_host;
+  WB_TRY_ASSIGN(server->addresses_, interface_endpoints(bridge, options.port));
+  const CrlResolution resolved = resolve_crl_host(crl_host, options.resolve_timeout);
+  server->resolve_error_ = resolved.error;
+  if (!resolved.error.empty()) {
+    spdlog::warn(
+        "revocation http: {}; forged certificates name it, but this bridge serves only its own "
+        "addresses",
+        resolved.error);
+  }
+  server->crl_addresses_ = classify_crl_addresses(resolved, server->addresses_, options.port);
+  std::vector<std::string> steered;
+  for (auto& a : server->crl_addresses_) {
+    if (a.serving != CrlServing::kSteered) continue;
+    if (!options.steer) a.serving = CrlServing::kNotServed;
+    steered.push_back(a.address.address_string());
+  }
+  if (!steered.empty() && !options.steer) {
+    spdlog::warn(
+        "revocation http: crl_host {} ({}) is not an address of bridge {}; clients reach this "
+        "bridge's CRL/OCSP only if something forwards port {} to it",
+        crl_host, fmt::join(steered, ", "), bridge, options.port);
+    steered.clear();
+  }
+  if (server->addresses_.empty() && steered.empty()) {
     spdlog::warn(
         "revocation http: bridge {} has no IP address; forged certificates name {} but this "
         "bridge cannot serve it",
         bridge, crl_host);
     return server;
   }
-  const std::string host = strip_brackets(crl_host);
-  if (is_ip_literal(host)) {
-    const bool ours =
-        std::any_of(server->addresses_.begin(), server->addresses_.end(),
-                    [&](const session::Endpoint& e) { return e.address_string() == host; });
-    if (!ours) {
-      spdlog::warn(
-          "revocation http: crl_host {} is not an address of bridge {}; clients reach this "
-          "bridge's CRL/OCSP only if something forwards {}:{} to it",
-          crl_host, bridge, crl_host, port);
-    }
-  }
 
   relay::RelayConfig rc;
   rc.listen = server->addresses_;
-  rc.transparent_listener = false;  // ordinary local addresses, never steered flows
+  server->steering_first_ = rc.listen.size();
+  if (!steered.empty()) {
+    // Steered SYNs are assigned to these by the classifier (bpf_sk_assign); their own loopback
+    // addresses are never reached by routing. IP_TRANSPARENT lets the accepted sockets answer
+    // from the CRL host's address, which is not the bridge's.
+    rc.listen.push_back(session::Endpoint::parse("127.0.0.1:0").value());
+    rc.listen.push_back(session::Endpoint::parse("[::1]:0").value());
+    server->steering_count_ = 2;
+  }
+  // Also on the plain listeners of the bridge's own addresses, where it changes nothing.
+  rc.transparent_listener = !steered.empty();
   rc.listener_mode = relay::ListenerMode::kShared;
   rc.workers = 1;  // tiny answers from memory: one thread is plenty
   rc.backlog = 256;
@@ -182,8 +321,26 @@ Result<std::unique_ptr<RevocationServer>> RevocationServer::start(const certs::H
   }
   std::vector<std::string> names;
   for (const auto& a : server->addresses_) names.push_back(a.to_string());
-  spdlog::info("revocation http: crl_host {}, serving on {}", crl_host, fmt::join(names, ", "));
+  spdlog::info("revocation http: crl_host {}, serving on {}{}{}", crl_host, fmt::join(names, ", "),
+               steered.empty() ? "" : "; steered to this bridge: ", fmt::join(steered, ", "));
   return server;
+}
+
+std::vector<session::Endpoint> RevocationServer::steered_addresses() const {
+  std::vector<session::Endpoint> out;
+  if (steering_count_ == 0) return out;
+  for (const auto& a : crl_addresses_) {
+    if (a.serving == CrlServing::kSteered) out.push_back(a.address);
+  }
+  return out;
+}
+
+std::vector<int> RevocationServer::steering_listener_fds() const {
+  std::vector<int> out;
+  for (std::size_t i = 0; relay_ && i < steering_count_; ++i) {
+    out.push_back(relay_->listener_fd_for_steering(steering_first_ + i));
+  }
+  return out;
 }
 
 void RevocationServer::stop() {

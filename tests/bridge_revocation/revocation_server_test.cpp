@@ -153,5 +153,81 @@ TEST_F(RevocationServerTest, ACrlHostThatIsNotOursIsOnlyAWarning) {
   (*server)->stop();
 }
 
+// With steering (the agent's mode), a CRL host address that is not the bridge's gets the
+// transparent listeners the datapath's CRL slots take, and is reported as steered; the bridge's
+// own address stays with its plain listener.
+TEST_F(RevocationServerTest, AForeignCrlHostIsSteeredToTransparentListeners) {
+  RevocationServer::Options options;
+  options.port = 0;
+  options.steer = true;
+  auto server = RevocationServer::start(*certs_, "lo", "[2001:db8:80::80]", *table_, options);
+  ASSERT_TRUE(server.ok()) << server.error().message();
+  ASSERT_EQ((*server)->crl_addresses().size(), 1u);
+  EXPECT_EQ((*server)->crl_addresses()[0].address.address_string(), "2001:db8:80::80");
+  EXPECT_EQ((*server)->crl_addresses()[0].serving, CrlServing::kSteered);
+  ASSERT_EQ((*server)->steered_addresses().size(), 1u);
+  const auto fds = (*server)->steering_listener_fds();
+  ASSERT_EQ(fds.size(), 2u);
+  int transparent = 0;
+  socklen_t len = sizeof(transparent);
+  ASSERT_EQ(getsockopt(fds[0], SOL_IP, IP_TRANSPARENT, &transparent, &len), 0);
+  EXPECT_EQ(transparent, 1);
+  ASSERT_EQ(getsockopt(fds[1], SOL_IPV6, IPV6_TRANSPARENT, &transparent, &len), 0);
+  EXPECT_EQ(transparent, 1);
+  // The plain listeners on lo still answer.
+  ASSERT_FALSE((*server)->addresses().empty());
+  auto pem =
+      curl("http://" + (*server)->addresses()[0].to_string() + "/wirebump/ca/" + id_ + ".pem");
+  EXPECT_EQ(pem.out, *certs_->ca_pem(id_));
+  (*server)->stop();
+
+  // The bridge's own address is served locally, nothing to steer.
+  auto local = RevocationServer::start(*certs_, "lo", "127.0.0.1", *table_, options);
+  ASSERT_TRUE(local.ok()) << local.error().message();
+  ASSERT_EQ((*local)->crl_addresses().size(), 1u);
+  EXPECT_EQ((*local)->crl_addresses()[0].serving, CrlServing::kLocal);
+  EXPECT_TRUE((*local)->steered_addresses().empty());
+  EXPECT_TRUE((*local)->steering_listener_fds().empty());
+  (*local)->stop();
+
+  // Without steering the same foreign host is only reported, not served.
+  options.steer = false;
+  auto off = RevocationServer::start(*certs_, "lo", "192.0.2.99", *table_, options);
+  ASSERT_TRUE(off.ok()) << off.error().message();
+  EXPECT_EQ((*off)->crl_addresses()[0].serving, CrlServing::kNotServed);
+  EXPECT_TRUE((*off)->steering_listener_fds().empty());
+  (*off)->stop();
+}
+
+TEST(CrlHostResolution, LiteralsNamesAndFailures) {
+  // Only lo: a name that is not in /etc/hosts cannot make the resolver send anything anywhere.
+  ASSERT_TRUE(test::enter_private_netns()) << "needs CAP_SYS_ADMIN for a private netns";
+  auto v4 = resolve_crl_host("203.0.113.80", 3000ms);
+  ASSERT_EQ(v4.addresses.size(), 1u) << v4.error;
+  EXPECT_EQ(v4.addresses[0].address_string(), "203.0.113.80");
+  auto v6 = resolve_crl_host("[2001:db8::80]", 3000ms);
+  ASSERT_EQ(v6.addresses.size(), 1u) << v6.error;
+  EXPECT_EQ(v6.addresses[0].address_string(), "2001:db8::80");
+  // A name from /etc/hosts: numeric results only, no duplicates (one per socket type asked).
+  auto name = resolve_crl_host("localhost", 3000ms);
+  ASSERT_TRUE(name.error.empty()) << name.error;
+  ASSERT_FALSE(name.addresses.empty());
+  for (std::size_t i = 0; i < name.addresses.size(); ++i) {
+    for (std::size_t j = i + 1; j < name.addresses.size(); ++j)
+      EXPECT_FALSE(name.addresses[i] == name.addresses[j]);
+  }
+  EXPECT_TRUE(name.addresses[0].address_string() == "127.0.0.1" ||
+              name.addresses[0].address_string() == "::1");
+  // .invalid never resolves (RFC 6761): a clear error naming the host, bounded in time.
+  const auto start = std::chrono::steady_clock::now();
+  auto bad = resolve_crl_host("no-such-host.invalid", 3000ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+  EXPECT_TRUE(bad.addresses.empty());
+  EXPECT_TRUE(contains(bad.error, "no-such-host.invalid")) << bad.error;
+  EXPECT_TRUE(contains(resolve_crl_host("", 1000ms).error, "empty"));
+  // Link-local IPv6 cannot be named in a URL without a scope: not usable.
+  EXPECT_FALSE(resolve_crl_host("fe80::1", 1000ms).error.empty());
+}
+
 }  // namespace
 }  // namespace wb::daemon

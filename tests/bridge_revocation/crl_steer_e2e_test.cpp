@@ -1,0 +1,213 @@
+// A crl_host that is NOT an address of the bridge (a load-balancer VIP shared by several bridges,
+// or a bridge without an IP address), through the real bridge: crl_host = 203.0.113.80, which the
+// server namespace owns (on its lo) and the client reaches through the bridge (routed via the
+// server). The agent programs wb_crl_addr, the classifier steers SYNs to 203.0.113.80:80 to the
+// agent's revocation listener (steer_crl), and OpenSSL's strict clients and curl get the CRL,
+// the issuer certificate and OCSP answers from the agent. Every other port of that address
+// reaches the server namespace untouched; with the agent stopped, port 80 does too (fail open);
+// `wirebump down` removes the map's pin.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+
+#include "tests/agent/agent_fixture.h"
+
+namespace wb::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kCrlAddr = "203.0.113.80";
+const std::string kName = "steer.test";
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class CrlSteer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    f_ = std::make_unique<AgentFixture>();
+    setup_error_ = f_->topo().ok() ? prepare() : "topology: " + f_->topo().error();
+    if (setup_error_.empty()) setup_error_ = f_->start_agent();
+    if (setup_error_.empty()) setup_error_ = fetch_issuer();
+  }
+  static void TearDownTestSuite() { f_.reset(); }
+  void SetUp() override { ASSERT_EQ(setup_error_, ""); }
+
+  static std::string dir() { return f_->topo().dir(); }
+  static const Topology& topo() { return f_->topo(); }
+
+  // The CRL host address on the server side, a test CA the agent trusts, an upstream TLS server
+  // with a certificate from it, and the agent's config naming the CRL host.
+  static std::string prepare() {
+    auto net = run("ip -n " + topo().server() + " addr add " + kCrlAddr + "/32 dev lo && ip -n " +
+                   topo().client() + " route add " + kCrlAddr + "/32 via " + Topology::kServerIp);
+    if (net.exit_code != 0) return "routes: " + net.err;
+    const std::string p = dir() + "/pki";
+    auto pki = run("set -e; mkdir -p " + p + "; cd " + p +
+                       "; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                       "-days 2 -subj '/CN=crl steer test CA' -keyout ca.key -out ca.pem "
+                       "2>/dev/null; openssl req -x509 -CA ca.pem -CAkey ca.key -newkey ec "
+                       "-pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=" +
+                       kName + " -addext subjectAltName=DNS:" + kName +
+                       " -keyout leaf.key -out leaf.pem 2>/dev/null",
+                   60s);
+    if (pki.exit_code != 0) return "test PKI: " + pki.err;
+    f_->topo().spawn(topo().server(),
+                     "exec openssl s_server -quiet -accept 443 -www -cert " + p +
+                         "/leaf.pem -key " + p + "/leaf.key",
+                     "s_server");
+    if (!listening(topo().server(), 443)) return "openssl s_server did not start";
+    std::ofstream(f_->config_path(), std::ios::app)
+        << "trust_store = \"" << p << "/ca.pem\"\ncrl_host = \"" << kCrlAddr << "\"\n";
+    return "";
+  }
+
+  static bool listening(const std::string& ns, int port) {
+    return eventually(
+        [&] {
+          return topo()
+                     .enter(ns, "ss -Hltn 'sport = :" + std::to_string(port) + "' | grep -q LISTEN")
+                     .exit_code == 0;
+        },
+        10s);
+  }
+
+  // The trusted issuer from `ca show --json`, downloaded from its URL: through steering already.
+  static std::string fetch_issuer() {
+    auto r = f_->cli("ca show --json");
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (r.exit_code != 0 || !j.is_object() || !j.contains("issuers")) return "ca show: " + r.out;
+    issuer_ = j["issuers"][0];
+    const std::string url = issuer_.value("pem_url", "");
+    if (!contains(url, "http://" + kCrlAddr + "/wirebump/ca/")) return "pem_url: " + url;
+    issuer_pem_ = dir() + "/issuer.pem";
+    auto got = f_->client("curl -sS --max-time 10 -o " + issuer_pem_ + " " + url, 20s);
+    return got.exit_code == 0 ? "" : "curl " + url + ": " + got.err;
+  }
+
+  static CommandResult s_client(const std::string& options) {
+    return f_->client("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -ign_eof -connect " +
+                          std::string(Topology::kServerIp) + ":443 -servername " + kName + " " +
+                          options + " 2>&1",
+                      30s);
+  }
+
+  static std::uint64_t steered_crl_syns() {
+    auto status = f_->status();
+    if (!status.is_object()) return 0;
+    for (const auto& row : status["counters"]) {
+      if (row.value("reason", "") == "steer_crl") return row.value("packets", 0ull);
+    }
+    return 0;
+  }
+
+  static inline std::unique_ptr<AgentFixture> f_;
+  static inline std::string setup_error_;
+  static inline nlohmann::json issuer_;
+  static inline std::string issuer_pem_;
+};
+
+TEST_F(CrlSteer, StatusShowsTheCrlHostSteeredAndTheMapHoldsIt) {
+  auto status = f_->status();
+  ASSERT_TRUE(status.is_object());
+  const auto& crl = status["crl_host"];
+  EXPECT_EQ(crl.value("host", ""), kCrlAddr) << crl.dump();
+  EXPECT_TRUE(crl.value("steering_listener", false)) << crl.dump();
+  ASSERT_EQ(crl["addresses"].size(), 1u) << crl.dump();
+  EXPECT_EQ(crl["addresses"][0].value("address", ""), kCrlAddr);
+  EXPECT_EQ(crl["addresses"][0].value("serving", ""), "steered");
+  EXPECT_FALSE(crl.contains("resolve_error")) << crl.dump();
+  // Visible to operators with bpftool, v4-mapped like every address the programs see.
+  auto dump =
+      topo().enter(topo().bridge(), "bpftool map dump pinned " + f_->pin_dir() + "/wb_crl_addr");
+  EXPECT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_TRUE(contains(dump.out, "\"addr\"")) << dump.out;
+  EXPECT_TRUE(contains(dump.out, "255,255,203,0,113,80")) << dump.out;
+  // The issuer download in the set-up already went through steering.
+  EXPECT_GE(steered_crl_syns(), 1u);
+}
+
+TEST_F(CrlSteer, StrictClientDownloadsTheCrlFromTheSteeredHost) {
+  const auto before = steered_crl_syns();
+  auto ok = s_client("-CAfile " + issuer_pem_ +
+                     " -crl_check -crl_download -verify_return_error -showcerts");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_TRUE(contains(ok.out, "Verify return code: 0 (ok)")) << ok.out;
+  EXPECT_TRUE(contains(ok.out, "HTTP/1.0 200 ok")) << ok.out;  // the upstream answered
+  const std::string id = issuer_.value("issuer_id", "");
+  // The forged certificate names the steered host.
+  const std::string leaf = dir() + "/forged.pem";
+  auto saved = run("printf '%s' " + shell_quote(ok.out) + " | openssl x509 -out " + leaf +
+                   " && openssl x509 -in " + leaf + " -noout -text");
+  ASSERT_EQ(saved.exit_code, 0) << saved.err;
+  EXPECT_TRUE(contains(saved.out, "URI:http://" + kCrlAddr + "/wirebump/crl/" + id + ".crl"))
+      << saved.out;
+  // openssl fetched the CRL through the bridge: one more steered SYN at least.
+  EXPECT_GT(steered_crl_syns(), before);
+}
+
+TEST_F(CrlSteer, IssuerCertificateAndOcspAreAnsweredByTheAgent) {
+  const std::string id = issuer_.value("issuer_id", "");
+  const std::string der = dir() + "/issuer.der";
+  auto r = f_->client(
+      "curl -sS --max-time 10 -o " + der + " http://" + kCrlAddr + "/wirebump/ca/" + id + ".crt",
+      20s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto fp = run("openssl x509 -inform DER -in " + der + " -noout -fingerprint -sha256");
+  EXPECT_TRUE(contains(fp.out, issuer_.value("sha256", "?"))) << fp.out;
+
+  const std::string leaf = dir() + "/ocsp-leaf.pem";
+  auto hs = s_client("-showcerts -CAfile " + issuer_pem_);
+  ASSERT_EQ(run("printf '%s' " + shell_quote(hs.out) + " | openssl x509 -out " + leaf).exit_code, 0)
+      << hs.out;
+  auto ocsp =
+      f_->client("openssl ocsp -issuer " + issuer_pem_ + " -cert " + leaf + " -CAfile " +
+                     issuer_pem_ + " -url http://" + kCrlAddr + "/wirebump/ocsp -timeout 10 2>&1",
+                 30s);
+  EXPECT_EQ(ocsp.exit_code, 0) << ocsp.out;
+  EXPECT_TRUE(contains(ocsp.out, "Response verify OK")) << ocsp.out;
+  EXPECT_TRUE(contains(ocsp.out, leaf + ": good")) << ocsp.out;
+}
+
+// Only port 80 of the CRL host is the agent's: another port reaches whoever really owns the
+// address (socat in the server namespace), with the client's own address.
+TEST_F(CrlSteer, OtherPortsOfTheCrlHostPassToItsOwner) {
+  f_->topo().spawn(topo().server(),
+                   "exec socat TCP-LISTEN:8081,bind=" + kCrlAddr +
+                       ",reuseaddr,fork SYSTEM:'echo owner-8081 from $SOCAT_PEERADDR'",
+                   "socat-8081");
+  ASSERT_TRUE(listening(topo().server(), 8081));
+  auto r = f_->client("timeout 10 socat -T5 - TCP:" + kCrlAddr + ":8081 </dev/null", 20s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "owner-8081 from " + std::string(Topology::kClientIp) + "\n");
+}
+
+// Last (gtest runs a suite in definition order): the agent stops, port 80 of the CRL host
+// fails open to its owner, and `wirebump down` removes the pin.
+TEST_F(CrlSteer, AgentDownFailsOpenAndDownRemovesThePin) {
+  f_->topo().spawn(
+      topo().server(),
+      "exec socat TCP-LISTEN:80,bind=" + kCrlAddr + ",reuseaddr,fork SYSTEM:'echo owner-80'",
+      "socat-80");
+  ASSERT_TRUE(listening(topo().server(), 80));
+  // While the agent runs, port 80 is the agent's (the owner never sees it).
+  auto agent = f_->client(
+      "curl -sS --max-time 10 -o /dev/null -w '%{http_code}' http://" + kCrlAddr + "/index.html",
+      20s);
+  EXPECT_EQ(agent.out, "404");
+  ASSERT_NE(f_->agent(), nullptr);
+  f_->agent()->stop(8s);
+  auto owner = f_->client("timeout 10 socat -T5 - TCP:" + kCrlAddr + ":80 </dev/null", 20s);
+  EXPECT_EQ(owner.out, "owner-80\n") << owner.err;
+  const std::string pin = f_->pin_dir() + "/wb_crl_addr";
+  EXPECT_EQ(topo().enter(topo().bridge(), "test -e " + pin).exit_code, 0);
+  auto down = f_->cli("down");
+  EXPECT_EQ(down.exit_code, 0) << down.out << down.err;
+  EXPECT_NE(topo().enter(topo().bridge(), "test -e " + pin).exit_code, 0) << "pin left behind";
+}
+
+}  // namespace
+}  // namespace wb::test
