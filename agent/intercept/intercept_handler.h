@@ -113,6 +113,7 @@ class InterceptHandler final : public relay::Handler {
   // ---- inspection + session record ----
   void make_inspector(relay::SessionIo& io, session::Protocol label, bool alpn_h2);
   // The bytes to forward (the input, or the inspector's rewrite), or nothing when denied.
+  void publish_inspection(relay::SessionIo& io, bool now);
   std::optional<std::span<const std::uint8_t>> inspect(relay::SessionIo& io, relay::Side from,
                                                        std::span<const std::uint8_t> in);
   void record(relay::SessionIo& io, session::Protocol label, session::Verdict verdict,
@@ -160,6 +161,8 @@ class InterceptHandler final : public relay::Handler {
 
   std::unique_ptr<inspect::Inspector> inspector_;
   std::string last_brief_;
+  std::chrono::steady_clock::time_point next_publish_{};  // publish_inspection's rate limit
+  bool publish_pending_ = false;                          // a change is held back
   std::vector<std::uint8_t> filtered_;
 };
 

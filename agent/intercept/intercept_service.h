@@ -45,6 +45,9 @@ struct InterceptOptions {
   // tells nothing). TLS health checks (`openssl s_client </dev/null`, haproxy check-ssl) offer
   // no ALPN and are not learned; neither is a client idle for longer. 0: never learn from it.
   std::chrono::milliseconds pinning_window{2000};
+  // How often an inspector's changing state reaches the session table while bytes flow (see
+  // InterceptHandler::publish_inspection); a held-back change goes out when the session is quiet.
+  std::chrono::milliseconds inspection_publish_every{250};
   // Upstream TLS sessions kept for resumption (per SNI + destination); 0: none.
   std::size_t upstream_sessions = 4096;
   inspect::Options inspectors;  // sip_deny_malformed, block_quic (alpn_h2 is per session)

@@ -242,27 +242,41 @@ TlsEndpoint::Progress TlsEndpoint::handshake() {
 }
 
 TlsEndpoint::Progress TlsEndpoint::read(std::vector<std::uint8_t>& out, std::size_t max_bytes) {
-  if (failure_.kind != TlsFailure::Kind::kNone) return Progress::kFailed;
+  // Grown a record's worth at a time: the vector is value-initialised as it grows.
   std::size_t total = 0;
+  Progress p = Progress::kWantMore;
   while (total < max_bytes) {
     const std::size_t want = std::min<std::size_t>(16 * 1024, max_bytes - total);
     const std::size_t old = out.size();
     out.resize(old + want);
     std::size_t got = 0;
-    ERR_clear_error();
-    const int ret = SSL_read_ex(ssl_.get(), out.data() + old, want, &got);
+    p = read_into(std::span<std::uint8_t>(out).subspan(old, want), got);
     out.resize(old + got);
+    total += got;
+    if (got < want) break;  // nothing more now, the end, or a failure
+  }
+  // Data first; an end or failure after it shows on the next call.
+  return total > 0 ? Progress::kDone : p;
+}
+
+TlsEndpoint::Progress TlsEndpoint::read_into(std::span<std::uint8_t> out, std::size_t& got) {
+  got = 0;
+  if (failure_.kind != TlsFailure::Kind::kNone) return Progress::kFailed;
+  while (got < out.size()) {
+    std::size_t n = 0;
+    ERR_clear_error();
+    const int ret = SSL_read_ex(ssl_.get(), out.data() + got, out.size() - got, &n);
     if (ret == 1) {
-      total += got;
+      got += n;
       continue;
     }
     const int err = SSL_get_error(ssl_.get(), ret);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
-    if (total > 0) return Progress::kDone;  // report the data now, the end on the next call
+    if (got > 0) return Progress::kDone;  // report the data now, the end on the next call
     if (err == SSL_ERROR_ZERO_RETURN) return Progress::kClosed;
     return fail_from(ret);
   }
-  return total > 0 ? Progress::kDone : Progress::kWantMore;
+  return got > 0 ? Progress::kDone : Progress::kWantMore;
 }
 
 Status TlsEndpoint::write(std::span<const std::uint8_t> plaintext) {

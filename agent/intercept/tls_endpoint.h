@@ -75,6 +75,9 @@ class TlsEndpoint {
   bool handshake_done() const { return handshake_done_; }
   // Appends available plaintext to `out` (up to max_bytes). kDone when something was appended.
   Progress read(std::vector<std::uint8_t>& out, std::size_t max_bytes = 256 * 1024);
+  // Fills `out` from its start with available plaintext; `got` says how much. kDone when
+  // something was read. For a caller that keeps one buffer (no zero-filling per read).
+  Progress read_into(std::span<std::uint8_t> out, std::size_t& got);
   // Encrypts all of `plaintext` (memory BIOs never refuse). Only after the handshake.
   Status write(std::span<const std::uint8_t> plaintext);
   // Queues close_notify (idempotent).
