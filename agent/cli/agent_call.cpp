@@ -25,17 +25,23 @@ CLI::App* add_leaf(CLI::App& parent, const std::string& name, const std::string&
   return leaf;
 }
 
+std::optional<config::Config> load_config_or_report(Context& ctx, std::string_view what,
+                                                    const std::string& path) {
+  auto loaded = config::load_config(path);
+  if (loaded) return std::move(loaded).value();
+  const auto& e = loaded.error();
+  std::fprintf(stderr, "wirebump%s%.*s: %s\n", what.empty() ? "" : " ",
+               static_cast<int>(what.size()), what.data(),
+               (e.code == std::errc::invalid_argument ? e.context : e.message()).c_str());
+  ctx.exit_code = kExitUsage;
+  return std::nullopt;
+}
+
 std::optional<std::filesystem::path> resolve_socket(Context& ctx) {
   if (!ctx.socket_path.empty()) return std::filesystem::path(ctx.socket_path);
   if (!ctx.config_path.empty()) {
-    auto config = config::load_config(ctx.config_path);
-    if (!config) {
-      const auto& e = config.error();
-      std::fprintf(stderr, "wirebump: %s\n",
-                   (e.code == std::errc::invalid_argument ? e.context : e.message()).c_str());
-      ctx.exit_code = kExitUsage;
-      return std::nullopt;
-    }
+    auto config = load_config_or_report(ctx, "", ctx.config_path);
+    if (!config) return std::nullopt;
     return config->control_socket();
   }
   return std::filesystem::path(control::kDefaultSocketPath);

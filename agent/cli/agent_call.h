@@ -10,8 +10,14 @@
 #include <string_view>
 
 #include "agent/cli/commands.h"
+#include "agent/config/config.h"
 
 namespace wb::cli {
+
+// The configuration at `path`, or nullopt after printing "wirebump <what>: file:line:col: key:
+// what" (or why it cannot be read) and setting exit code 2.
+std::optional<config::Config> load_config_or_report(Context& ctx, std::string_view what,
+                                                    const std::string& path);
 
 // --socket if given, else run_dir/control.sock of -c CONFIG, else /run/wirebump/control.sock.
 // A config that does not parse is a usage error (exit 2, message printed).

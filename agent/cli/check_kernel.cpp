@@ -20,7 +20,9 @@
 namespace wb::cli {
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+std::string errno_text(int err) {
+  return std::strerror(err < 0 ? -err : err);
+}
 
 Capability probe_prog_type(const char* name, bpf_prog_type type, const char* what) {
   Capability cap{name, what};
@@ -113,14 +115,18 @@ Capability probe_io_uring() {
     cap.detail = "io_uring probe not supported";
   } else {
     static constexpr std::pair<int, const char*> kOps[] = {
-        {IORING_OP_ACCEPT, "accept"},       {IORING_OP_RECV, "recv"},
-        {IORING_OP_SEND, "send"},           {IORING_OP_CONNECT, "connect"},
-        {IORING_OP_ASYNC_CANCEL, "cancel"}, {IORING_OP_LINK_TIMEOUT, "link_timeout"},
+        {IORING_OP_ACCEPT, "accept"},
+        {IORING_OP_RECV, "recv"},
+        {IORING_OP_SEND, "send"},
+        {IORING_OP_CONNECT, "connect"},
+        {IORING_OP_ASYNC_CANCEL, "cancel"},
+        {IORING_OP_LINK_TIMEOUT, "link_timeout"},
         {IORING_OP_PROVIDE_BUFFERS, "provide_buffers"},
     };
     std::string missing;
     for (const auto& [op, name] : kOps) {
-      if (!io_uring_opcode_supported(probe, op)) missing += std::string(missing.empty() ? "" : ", ") + name;
+      if (!io_uring_opcode_supported(probe, op))
+        missing += std::string(missing.empty() ? "" : ", ") + name;
     }
     cap.ok = missing.empty();
     if (!cap.ok) cap.detail = "missing ops: " + missing;

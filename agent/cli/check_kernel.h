@@ -8,8 +8,8 @@
 namespace wb::cli {
 
 struct Capability {
-  std::string name;    // short id: "bpf", "bpffs", "btf", ...
-  std::string what;    // what was tried
+  std::string name;  // short id: "bpf", "bpffs", "btf", ...
+  std::string what;  // what was tried
   bool ok = false;
   std::string detail;  // why it failed, or extra facts when it worked
 };

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "agent/cli/agent_call.h"
 #include "agent/cli/commands.h"
 #include "agent/common/log.h"
 #include "agent/config/config.h"
@@ -23,15 +24,9 @@ void add_down_command(CLI::App& app, Context& ctx) {
     const std::string path = given ? ctx.config_path : config::kDefaultConfigPath;
     std::error_code ec;
     if (given || std::filesystem::exists(path, ec)) {
-      auto loaded = config::load_config(path);
-      if (!loaded) {
-        const auto& e = loaded.error();
-        std::fprintf(stderr, "wirebump down: %s\n",
-                     (e.code == std::errc::invalid_argument ? e.context : e.message()).c_str());
-        ctx.exit_code = kExitUsage;
-        return;
-      }
-      cfg = std::move(loaded).value();
+      auto loaded = load_config_or_report(ctx, "down", path);
+      if (!loaded) return;
+      cfg = std::move(*loaded);
     }
     log::init(spdlog::level::warn);
     auto report = daemon::bring_down(cfg);

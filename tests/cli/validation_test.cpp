@@ -147,7 +147,7 @@ TEST(CliHelp, EverySubcommandHasHelp) {
         "bypass add", "bypass del",     "sessions",  "policy",       "policy list",
         "policy add", "policy del",     "tunnels",   "tunnels list", "tunnels flush",
         "ca",         "ca show",        "ca import", "cert",         "cert revoke",
-        "crl",        "crl regenerate", "config",    "config check"}) {
+        "crl",        "crl regenerate", "config",    "config check", "config show"}) {
     auto r = test::run(test::wirebump_binary() + " " + args + " --help", std::chrono::seconds(20));
     EXPECT_EQ(r.exit_code, 0) << args << r.err;
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << args << r.out;
@@ -186,6 +186,35 @@ TEST(CliConfig, CheckReportsKeyAndLine) {
   auto via_config = test::run(test::wirebump_binary() + " status -c " + good.string());
   EXPECT_EQ(via_config.exit_code, 3);
   EXPECT_NE(via_config.err.find("/run/wb-test/control.sock"), std::string::npos) << via_config.err;
+}
+
+// `config show`: the effective configuration, defaults filled in; its TOML is a valid config that
+// shows the same again; --json is the same tree; a bad file is refused like `config check`.
+TEST(CliConfig, ShowPrintsTheEffectiveConfigurationReadBackTheSame) {
+  TempDir dir;
+  const auto mine = dir.path() / "mine.toml";
+  const auto shown = dir.path() / "shown.toml";
+  std::ofstream(mine) << "bridge = \"br7\"\n[certs]\nmax_validity_days = 30\n";
+  auto first = test::run(test::wirebump_binary() + " config show -c " + mine.string());
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("bridge = 'br7'"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("max_validity_days = 30"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("candidate_ports = [ 443, 5061 ]"), std::string::npos) << first.out;
+  std::ofstream(shown) << first.out;
+  auto again = test::run(test::wirebump_binary() + " config show -c " + shown.string());
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, first.out);
+  auto js = test::run(test::wirebump_binary() + " -c " + mine.string() + " config show --json");
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  const auto tree = nlohmann::json::parse(js.out);
+  EXPECT_EQ(tree["certs"]["max_validity_days"], 30);
+  EXPECT_EQ(tree["timeouts"]["idle"], 300);
+  std::ofstream(dir.path() / "bad.toml") << "[certs]\nmax_validity_days = 900\n";
+  auto bad =
+      test::run(test::wirebump_binary() + " config show -c " + (dir.path() / "bad.toml").string());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find(":2:21: certs.max_validity_days"), std::string::npos) << bad.err;
+  EXPECT_TRUE(bad.out.empty()) << bad.out;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "tests/support/build_paths.h"
 #include "agent/config/config.h"
+#include "tests/config/every_key.h"
 
 namespace wb::config {
 namespace {
@@ -72,63 +73,7 @@ TEST(Config, EmptyFileGivesDefaults) {
 }
 
 TEST(Config, EveryKeyAcceptsAGoodValue) {
-  auto c = parse_ok(R"(
-bridge = "wbr1"
-ports = ["enp1s0", "enp2s0", "enp3s0"]
-xdp = "native"
-steer_mark = 0x10
-route_table = 300
-state_dir = "/srv/wb/state"
-run_dir = "/srv/wb/run"
-pin_dir = "/sys/fs/bpf/wb-test"
-workers = 4
-log_level = "debug"
-intercept = false
-block_quic = true
-candidate_ports = [443, 8443, 5061]
-bypass_src = ["10.0.0.0/8", "fd00::/8"]
-bypass_dst = ["192.0.2.7", "2001:db8::1"]
-on_max_sessions = "bypass"
-crl_host = "crl.bridge.example"
-trust_store = "/etc/ssl/my-bundle.pem"
-keylog = "/var/log/wb-keys.txt"
-tunnel_on_error = false
-learned_tunnel_ttl = 600
-sip_malformed = "deny"
-
-[limits]
-max_sessions = 2000
-max_sessions_per_client = 100
-max_hello_bytes = 16384
-
-[timeouts]
-connect = 3
-first_bytes = 4
-idle = 60
-handshake = 7
-
-[detect]
-https = false
-sips = false
-sip = true
-ms-turn = false
-
-[[policy]]
-sni = "*.bank.example"
-action = "tunnel"
-
-[[policy]]
-dst = "198.51.100.0/24:8443"
-action = "allow-undetected"
-
-[[policy]]
-dst = "[2001:db8::/32]:5061"
-action = "deny"
-
-[certs]
-max_validity_days = 90
-cache_size = 20000
-)");
+  auto c = parse_ok(std::string(kEveryKeySet));
   EXPECT_EQ(c.bridge, "wbr1");
   EXPECT_EQ(c.ports.size(), 3u);
   EXPECT_EQ(c.xdp, XdpMode::kNative);
@@ -154,6 +99,7 @@ cache_size = 20000
   EXPECT_EQ(c.keylog, "/var/log/wb-keys.txt");
   EXPECT_FALSE(c.tunnel_on_error);
   EXPECT_EQ(c.learned_tunnel_ttl, std::chrono::seconds(600));
+  EXPECT_EQ(c.pinning_window, std::chrono::seconds(0));
   EXPECT_EQ(c.sip_malformed, SipMalformed::kDeny);
   EXPECT_EQ(c.limits.max_sessions, 2000u);
   EXPECT_EQ(c.limits.max_sessions_per_client, 100u);
@@ -170,7 +116,7 @@ cache_size = 20000
   EXPECT_EQ(c.policy[0].sni, "*.bank.example");
   EXPECT_FALSE(c.policy[0].has_dst);
   EXPECT_EQ(c.policy[0].action, PolicyAction::kTunnel);
-  EXPECT_EQ(c.policy[0].line, 42);
+  EXPECT_EQ(c.policy[0].line, 43);  // where `[[policy]]` stands in kEveryKeySet
   EXPECT_TRUE(c.policy[1].has_dst);
   EXPECT_EQ(c.policy[1].dst.port, 8443);
   EXPECT_EQ(c.policy[1].match_string(), "198.51.100.0/24:8443");
