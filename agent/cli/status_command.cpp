@@ -75,6 +75,20 @@ void print_status(const nlohmann::json& s) {
               << number(relay, "upstream_port_fallback") << ", spliced "
               << human_bytes(number(relay, "bytes_spliced")) << "\n";
   }
+  // Where http://<crl host>/... is answered: each address local (br0) or steered to the agent.
+  if (s.contains("crl_host") && s["crl_host"].is_object()) {
+    const auto& crl = s["crl_host"];
+    std::string where;
+    for (const auto& a : list(crl, "addresses")) {
+      where += (where.empty() ? "" : ", ") + text(a, "address") + " " + text(a, "serving");
+    }
+    std::cout << "crl host       " << text(crl, "host") << " (" << (where.empty() ? "-" : where)
+              << ")\n";
+    if (crl.contains("resolve_error")) {
+      std::cout << "WARNING        " << text(crl, "resolve_error")
+                << ": strict clients cannot fetch revocation data from this bridge\n";
+    }
+  }
   // Present only when interception runs in the agent (PROTOCOL.md "status").
   if (s.contains("interception") && s["interception"].is_object()) {
     const auto& i = s["interception"];

@@ -120,6 +120,9 @@ TEST_F(CrlSteer, StatusShowsTheCrlHostSteeredAndTheMapHoldsIt) {
   EXPECT_EQ(crl["addresses"][0].value("address", ""), kCrlAddr);
   EXPECT_EQ(crl["addresses"][0].value("serving", ""), "steered");
   EXPECT_FALSE(crl.contains("resolve_error")) << crl.dump();
+  auto human = f_->cli("status");
+  EXPECT_TRUE(contains(human.out, "crl host       " + kCrlAddr + " (" + kCrlAddr + " steered)"))
+      << human.out;
   // Visible to operators with bpftool, v4-mapped like every address the programs see.
   auto dump =
       topo().enter(topo().bridge(), "bpftool map dump pinned " + f_->pin_dir() + "/wb_crl_addr");
