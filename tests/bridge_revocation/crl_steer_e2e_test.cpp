@@ -95,14 +95,16 @@ class CrlSteer : public ::testing::Test {
                       30s);
   }
 
-  static std::uint64_t steered_crl_syns() {
-    auto status = f_->status();
+  // Packets the classifier counted for `reason` (status --json), 0 without an answer.
+  static std::uint64_t reason_packets(const std::string& reason) {
+    const auto status = f_->status();
     if (!status.is_object()) return 0;
     for (const auto& row : status["counters"]) {
-      if (row.value("reason", "") == "steer_crl") return row.value("packets", 0ull);
+      if (row.value("reason", "") == reason) return row.value("packets", 0ull);
     }
     return 0;
   }
+  static std::uint64_t steered_crl_syns() { return reason_packets("steer_crl"); }
 
   static inline std::unique_ptr<AgentFixture> f_;
   static inline std::string setup_error_;
@@ -173,6 +175,24 @@ TEST_F(CrlSteer, IssuerCertificateAndOcspAreAnsweredByTheAgent) {
   EXPECT_EQ(ocsp.exit_code, 0) << ocsp.out;
   EXPECT_TRUE(contains(ocsp.out, "Response verify OK")) << ocsp.out;
   EXPECT_TRUE(contains(ocsp.out, leaf + ": good")) << ocsp.out;
+}
+
+// A client that reuses its source port right away is answered again each time: whichever side
+// holds the old 4-tuple in TIME_WAIT, the new SYN is steered to the revocation listener (as
+// steer_crl, or as steer_time_wait with wb_sk_lookup picking the CRL slot), never lost.
+TEST_F(CrlSteer, ClientReusingItsPortIsAnsweredAgain) {
+  const std::string id = issuer_.value("issuer_id", "");
+  const std::string get =
+      "curl -sS --max-time 5 --local-port 40080 -o /dev/null -w '%{http_code}' "
+      "http://" +
+      kCrlAddr + "/wirebump/ca/" + id + ".pem";
+  auto steered = [] { return steered_crl_syns() + reason_packets("steer_time_wait"); };
+  const auto before = steered();
+  for (int i = 0; i < 3; ++i) {
+    auto r = f_->client(get, 20s);
+    EXPECT_EQ(r.out, "200") << "attempt " << i << ": " << r.err;
+  }
+  EXPECT_EQ(steered(), before + 3);
 }
 
 // Only port 80 of the CRL host is the agent's: another port reaches whoever really owns the
