@@ -1,11 +1,13 @@
 // A crl_host that is NOT an address of the bridge (a load-balancer VIP shared by several bridges,
-// or a bridge without an IP address), through the real bridge: crl_host = 203.0.113.80, which the
-// server namespace owns (on its lo) and the client reaches through the bridge (routed via the
-// server). The agent programs wb_crl_addr, the classifier steers SYNs to 203.0.113.80:80 to the
-// agent's revocation listener (steer_crl), and OpenSSL's strict clients and curl get the CRL,
-// the issuer certificate and OCSP answers from the agent. Every other port of that address
-// reaches the server namespace untouched; with the agent stopped, port 80 does too (fail open);
-// `wirebump down` removes the map's pin.
+// or a bridge without an IP address), through the real bridge, once per family: crl_host =
+// 203.0.113.80 (CrlSteer) and 2001:db8:80::80 (CrlSteerV6), which the server namespace owns (on
+// its lo) and the client reaches through the bridge (routed via the server). The agent programs
+// wb_crl_addr, the classifier steers SYNs to <address>:80 to the agent's revocation listener
+// (steer_crl), and OpenSSL's strict clients and curl get the CRL, the issuer certificate and
+// OCSP answers from the agent. Another port of that address reaches the server namespace
+// untouched; with the agent stopped, port 80 does too (fail open); `wirebump down` removes the
+// map's pin.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -18,7 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kCrlAddr = "203.0.113.80";
 const std::string kName = "steer.test";
 
 bool contains(const std::string& text, const std::string& part) {
@@ -27,7 +28,12 @@ bool contains(const std::string& text, const std::string& part) {
 
 class CrlSteer : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { set_up("203.0.113.80"); }
+  // One agent per suite whose crl_host is `address` (IPv4 here, IPv6 in CrlSteerV6).
+  static void set_up(const std::string& address) {
+    addr_ = address;
+    v6_ = address.find(':') != std::string::npos;
+    host_ = v6_ ? "[" + address + "]" : address;
     f_ = std::make_unique<AgentFixture>();
     setup_error_ = f_->topo().ok() ? prepare() : "topology: " + f_->topo().error();
     if (setup_error_.empty()) setup_error_ = f_->start_agent();
@@ -42,8 +48,11 @@ class CrlSteer : public ::testing::Test {
   // The CRL host address on the server side, a test CA the agent trusts, an upstream TLS server
   // with a certificate from it, and the agent's config naming the CRL host.
   static std::string prepare() {
-    auto net = run("ip -n " + topo().server() + " addr add " + kCrlAddr + "/32 dev lo && ip -n " +
-                   topo().client() + " route add " + kCrlAddr + "/32 via " + Topology::kServerIp);
+    const std::string family = v6_ ? " -6 " : " -4 ";
+    const std::string prefix = addr_ + (v6_ ? "/128" : "/32");
+    auto net = run("ip -n " + topo().server() + family + "addr add " + prefix +
+                   " dev lo nodad && ip -n " + topo().client() + family + "route add " + prefix +
+                   " via " + (v6_ ? Topology::kServerIp6 : Topology::kServerIp));
     if (net.exit_code != 0) return "routes: " + net.err;
     const std::string p = dir() + "/pki";
     auto pki = run("set -e; mkdir -p " + p + "; cd " + p +
@@ -61,7 +70,7 @@ class CrlSteer : public ::testing::Test {
                      "s_server");
     if (!listening(topo().server(), 443)) return "openssl s_server did not start";
     std::ofstream(f_->config_path(), std::ios::app)
-        << "trust_store = \"" << p << "/ca.pem\"\ncrl_host = \"" << kCrlAddr << "\"\n";
+        << "trust_store = \"" << p << "/ca.pem\"\ncrl_host = \"" << addr_ << "\"\n";
     return "";
   }
 
@@ -82,7 +91,7 @@ class CrlSteer : public ::testing::Test {
     if (r.exit_code != 0 || !j.is_object() || !j.contains("issuers")) return "ca show: " + r.out;
     issuer_ = j["issuers"][0];
     const std::string url = issuer_.value("pem_url", "");
-    if (!contains(url, "http://" + kCrlAddr + "/wirebump/ca/")) return "pem_url: " + url;
+    if (!contains(url, "http://" + host_ + "/wirebump/ca/")) return "pem_url: " + url;
     issuer_pem_ = dir() + "/issuer.pem";
     auto got = f_->client("curl -sS --max-time 10 -o " + issuer_pem_ + " " + url, 20s);
     return got.exit_code == 0 ? "" : "curl " + url + ": " + got.err;
@@ -110,32 +119,58 @@ class CrlSteer : public ::testing::Test {
   static inline std::string setup_error_;
   static inline nlohmann::json issuer_;
   static inline std::string issuer_pem_;
+  static inline std::string addr_, host_;  // "2001:db8:80::80", "[2001:db8:80::80]"
+  static inline bool v6_ = false;
+
+  // The address as bpftool prints a wb_crl_key: 16 decimal bytes, IPv4 v4-mapped.
+  static std::string key_bytes() {
+    unsigned char a[16] = {};
+    if (v6_) {
+      inet_pton(AF_INET6, addr_.c_str(), a);
+    } else {
+      a[10] = a[11] = 0xff;
+      inet_pton(AF_INET, addr_.c_str(), a + 12);
+    }
+    std::string out;
+    for (unsigned char b : a) out += (out.empty() ? "" : ",") + std::to_string(b);
+    return out;
+  }
+
+  void check_status();
+  void check_strict_client();
+  void check_issuer_and_ocsp();
+  void check_other_port_passes();
 };
 
-TEST_F(CrlSteer, StatusShowsTheCrlHostSteeredAndTheMapHoldsIt) {
+class CrlSteerV6 : public CrlSteer {
+ protected:
+  static void SetUpTestSuite() { set_up("2001:db8:80::80"); }
+};
+
+void CrlSteer::check_status() {
   auto status = f_->status();
   ASSERT_TRUE(status.is_object());
   const auto& crl = status["crl_host"];
-  EXPECT_EQ(crl.value("host", ""), kCrlAddr) << crl.dump();
+  EXPECT_EQ(crl.value("host", ""), host_) << crl.dump();  // as in the URLs
   EXPECT_TRUE(crl.value("steering_listener", false)) << crl.dump();
   ASSERT_EQ(crl["addresses"].size(), 1u) << crl.dump();
-  EXPECT_EQ(crl["addresses"][0].value("address", ""), kCrlAddr);
+  EXPECT_EQ(crl["addresses"][0].value("address", ""), addr_);
   EXPECT_EQ(crl["addresses"][0].value("serving", ""), "steered");
   EXPECT_FALSE(crl.contains("resolve_error")) << crl.dump();
   auto human = f_->cli("status");
-  EXPECT_TRUE(contains(human.out, "crl host       " + kCrlAddr + " (" + kCrlAddr + " steered)"))
+  EXPECT_TRUE(contains(human.out, "crl host       " + host_ + " (" + addr_ + " steered)"))
       << human.out;
   // Visible to operators with bpftool, v4-mapped like every address the programs see.
   auto dump =
       topo().enter(topo().bridge(), "bpftool map dump pinned " + f_->pin_dir() + "/wb_crl_addr");
   EXPECT_EQ(dump.exit_code, 0) << dump.err;
   EXPECT_TRUE(contains(dump.out, "\"addr\"")) << dump.out;
-  EXPECT_TRUE(contains(dump.out, "255,255,203,0,113,80")) << dump.out;
+  EXPECT_TRUE(contains(dump.out, key_bytes())) << key_bytes() << " in " << dump.out;
   // The issuer download in the set-up already went through steering.
   EXPECT_GE(steered_crl_syns(), 1u);
 }
 
-TEST_F(CrlSteer, StrictClientDownloadsTheCrlFromTheSteeredHost) {
+void CrlSteer::check_strict_client() {
   const auto before = steered_crl_syns();
   auto ok = s_client("-CAfile " + issuer_pem_ +
                      " -crl_check -crl_download -verify_return_error -showcerts");
@@ -148,18 +183,17 @@ TEST_F(CrlSteer, StrictClientDownloadsTheCrlFromTheSteeredHost) {
   auto saved = run("printf '%s' " + shell_quote(ok.out) + " | openssl x509 -out " + leaf +
                    " && openssl x509 -in " + leaf + " -noout -text");
   ASSERT_EQ(saved.exit_code, 0) << saved.err;
-  EXPECT_TRUE(contains(saved.out, "URI:http://" + kCrlAddr + "/wirebump/crl/" + id + ".crl"))
+  EXPECT_TRUE(contains(saved.out, "URI:http://" + host_ + "/wirebump/crl/" + id + ".crl"))
       << saved.out;
   // openssl fetched the CRL through the bridge: one more steered SYN at least.
   EXPECT_GT(steered_crl_syns(), before);
 }
 
-TEST_F(CrlSteer, IssuerCertificateAndOcspAreAnsweredByTheAgent) {
+void CrlSteer::check_issuer_and_ocsp() {
   const std::string id = issuer_.value("issuer_id", "");
   const std::string der = dir() + "/issuer.der";
   auto r = f_->client(
-      "curl -sS --max-time 10 -o " + der + " http://" + kCrlAddr + "/wirebump/ca/" + id + ".crt",
-      20s);
+      "curl -sS --max-time 10 -o " + der + " http://" + host_ + "/wirebump/ca/" + id + ".crt", 20s);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto fp = run("openssl x509 -inform DER -in " + der + " -noout -fingerprint -sha256");
   EXPECT_TRUE(contains(fp.out, issuer_.value("sha256", "?"))) << fp.out;
@@ -170,7 +204,7 @@ TEST_F(CrlSteer, IssuerCertificateAndOcspAreAnsweredByTheAgent) {
       << hs.out;
   auto ocsp =
       f_->client("openssl ocsp -issuer " + issuer_pem_ + " -cert " + leaf + " -CAfile " +
-                     issuer_pem_ + " -url http://" + kCrlAddr + "/wirebump/ocsp -timeout 10 2>&1",
+                     issuer_pem_ + " -url http://" + host_ + "/wirebump/ocsp -timeout 10 2>&1",
                  30s);
   EXPECT_EQ(ocsp.exit_code, 0) << ocsp.out;
   EXPECT_TRUE(contains(ocsp.out, "Response verify OK")) << ocsp.out;
@@ -185,7 +219,7 @@ TEST_F(CrlSteer, ClientReusingItsPortIsAnsweredAgain) {
   const std::string get =
       "curl -sS --max-time 5 --local-port 40080 -o /dev/null -w '%{http_code}' "
       "http://" +
-      kCrlAddr + "/wirebump/ca/" + id + ".pem";
+      host_ + "/wirebump/ca/" + id + ".pem";
   auto steered = [] { return steered_crl_syns() + reason_packets("steer_time_wait"); };
   const auto before = steered();
   for (int i = 0; i < 3; ++i) {
@@ -197,15 +231,48 @@ TEST_F(CrlSteer, ClientReusingItsPortIsAnsweredAgain) {
 
 // Only port 80 of the CRL host is the agent's: another port reaches whoever really owns the
 // address (socat in the server namespace), with the client's own address.
-TEST_F(CrlSteer, OtherPortsOfTheCrlHostPassToItsOwner) {
-  f_->topo().spawn(topo().server(),
-                   "exec socat TCP-LISTEN:8081,bind=" + kCrlAddr +
-                       ",reuseaddr,fork SYSTEM:'echo owner-8081 from $SOCAT_PEERADDR'",
-                   "socat-8081");
+void CrlSteer::check_other_port_passes() {
+  const std::string listen =
+      v6_ ? "TCP6-LISTEN:8081,bind=" + host_ : "TCP-LISTEN:8081,bind=" + addr_;
+  f_->topo().spawn(
+      topo().server(),
+      "exec socat " + listen + ",reuseaddr,fork SYSTEM:'echo owner-8081 from $SOCAT_PEERADDR'",
+      "socat-8081");
   ASSERT_TRUE(listening(topo().server(), 8081));
-  auto r = f_->client("timeout 10 socat -T5 - TCP:" + kCrlAddr + ":8081 </dev/null", 20s);
+  auto r = f_->client(
+      "timeout 10 socat -T5 - " + std::string(v6_ ? "TCP6:" : "TCP:") + host_ + ":8081 </dev/null",
+      20s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "owner-8081 from " + std::string(Topology::kClientIp) + "\n");
+  EXPECT_TRUE(contains(r.out, "owner-8081 from ")) << r.out;
+  // socat writes IPv6 peers in full: [2001:0db8:0000:0000:0000:0000:0000:0001].
+  EXPECT_TRUE(contains(r.out, v6_ ? "[2001:0db8:0000:0000:0000:0000:0000:0001]"
+                                  : std::string(Topology::kClientIp) + "\n"))
+      << r.out;
+}
+
+TEST_F(CrlSteer, StatusShowsTheCrlHostSteeredAndTheMapHoldsIt) {
+  check_status();
+}
+TEST_F(CrlSteer, StrictClientDownloadsTheCrlFromTheSteeredHost) {
+  check_strict_client();
+}
+TEST_F(CrlSteer, IssuerCertificateAndOcspAreAnsweredByTheAgent) {
+  check_issuer_and_ocsp();
+}
+TEST_F(CrlSteer, OtherPortsOfTheCrlHostPassToItsOwner) {
+  check_other_port_passes();
+}
+TEST_F(CrlSteerV6, StatusShowsTheCrlHostSteeredAndTheMapHoldsIt) {
+  check_status();
+}
+TEST_F(CrlSteerV6, StrictClientDownloadsTheCrlFromTheSteeredHost) {
+  check_strict_client();
+}
+TEST_F(CrlSteerV6, IssuerCertificateAndOcspAreAnsweredByTheAgent) {
+  check_issuer_and_ocsp();
+}
+TEST_F(CrlSteerV6, OtherPortsOfTheCrlHostPassToItsOwner) {
+  check_other_port_passes();
 }
 
 // Last (gtest runs a suite in definition order): the agent stops, port 80 of the CRL host
@@ -213,17 +280,16 @@ TEST_F(CrlSteer, OtherPortsOfTheCrlHostPassToItsOwner) {
 TEST_F(CrlSteer, AgentDownFailsOpenAndDownRemovesThePin) {
   f_->topo().spawn(
       topo().server(),
-      "exec socat TCP-LISTEN:80,bind=" + kCrlAddr + ",reuseaddr,fork SYSTEM:'echo owner-80'",
+      "exec socat TCP-LISTEN:80,bind=" + addr_ + ",reuseaddr,fork SYSTEM:'echo owner-80'",
       "socat-80");
   ASSERT_TRUE(listening(topo().server(), 80));
   // While the agent runs, port 80 is the agent's (the owner never sees it).
   auto agent = f_->client(
-      "curl -sS --max-time 10 -o /dev/null -w '%{http_code}' http://" + kCrlAddr + "/index.html",
-      20s);
+      "curl -sS --max-time 10 -o /dev/null -w '%{http_code}' http://" + host_ + "/index.html", 20s);
   EXPECT_EQ(agent.out, "404");
   ASSERT_NE(f_->agent(), nullptr);
   f_->agent()->stop(8s);
-  auto owner = f_->client("timeout 10 socat -T5 - TCP:" + kCrlAddr + ":80 </dev/null", 20s);
+  auto owner = f_->client("timeout 10 socat -T5 - TCP:" + addr_ + ":80 </dev/null", 20s);
   EXPECT_EQ(owner.out, "owner-80\n") << owner.err;
   const std::string pin = f_->pin_dir() + "/wb_crl_addr";
   EXPECT_EQ(topo().enter(topo().bridge(), "test -e " + pin).exit_code, 0);
