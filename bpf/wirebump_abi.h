@@ -27,8 +27,7 @@
 #define WB_MAP_LISTENER "wb_listener" /* SOCKMAP[4]: the agent's transparent listeners */
 #define WB_MAP_PEERS "wb_peers"       /* DEVMAP ingress ifindex -> egress port (XDP fast path) */
 #define WB_MAP_TW_SYN "wb_tw_syn" /* LRU hash wb_flow_key (SYN's tuple) -> __u8: for sk_lookup */
-#define WB_MAP_CRL_ADDR "wb_crl_addr" /* hash wb_crl_key -> __u32 1: CRL host addresses to steer \
-                                       */
+#define WB_MAP_CRL_ADDR "wb_crl_addr" /* hash wb_crl_key -> __u32 1: CRL hosts to steer */
 /* The pinned bpf_link of wb_sk_lookup on the bridge's network namespace (not a map). */
 #define WB_LINK_SK_LOOKUP "wb_sk_lookup_link"
 
