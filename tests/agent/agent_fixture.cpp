@@ -44,39 +44,56 @@ AgentFixture::~AgentFixture() {
 
 std::string AgentFixture::start_servers() {
   const std::string d = topo_.dir();
-  auto r =
-      run("mkdir -p " + d + "/www " + d + "/nginx-tmp && echo 'hello through the bridge' > " + d +
-          "/www/hello.txt && openssl req -x509 -newkey ec -pkeyopt "
-          "ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=server.test -keyout " +
-          d + "/key.pem -out " + d + "/cert.pem 2>/dev/null");
+  auto r = run("mkdir -p " + d + "/www && echo 'hello through the bridge' > " + d +
+               "/www/hello.txt && openssl req -x509 -newkey ec -pkeyopt "
+               "ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=server.test -keyout " +
+               d + "/key.pem -out " + d + "/cert.pem 2>/dev/null");
   if (r.exit_code != 0) return "prepare www / certificate: " + r.err;
+  return start_nginx(
+      "  log_format wb '$remote_addr $remote_port \"$request\" $status "
+      "$body_bytes_sent';\n  access_log " +
+          d +
+          "/access.log wb;\n"
+          "  keepalive_timeout 5;\n  sendfile on;\n"
+          "  server {\n    listen 8080 backlog=4096;\n    listen [::]:8080 "
+          "backlog=4096;\n    listen 7000;\n    listen 443 ssl;\n    listen "
+          "[::]:443 ssl;\n    ssl_certificate " +
+          d + "/cert.pem;\n    ssl_certificate_key " + d + "/key.pem;\n    root " + d +
+          "/www;\n  }\n",
+      kHttpPort, 2, 4096);
+}
+
+std::string AgentFixture::start_nginx(const std::string& http_body, int wait_port, int workers,
+                                      int connections) {
+  const std::string d = topo_.dir();
+  auto r = run("mkdir -p " + d + "/www " + d + "/nginx-tmp");
+  if (r.exit_code != 0) return "nginx directories: " + r.err;
+  std::string temp;
+  for (const char* kind : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
+    temp += std::string("  ") + kind + "_temp_path " + d + "/nginx-tmp/" + kind + ";\n";
+  }
   write(d + "/nginx.conf",
-        "user root;\nworker_processes 2;\npid " + d + "/nginx.pid;\nerror_log " + d +
-            "/nginx-error.log;\nevents { worker_connections 4096; }\n"
-            "http {\n  log_format wb '$remote_addr $remote_port \"$request\" $status "
-            "$body_bytes_sent';\n  access_log " +
-            d +
-            "/access.log wb;\n"
-            "  client_body_temp_path " +
-            d + "/nginx-tmp/body;\n  proxy_temp_path " + d +
-            "/nginx-tmp/proxy;\n  fastcgi_temp_path " + d + "/nginx-tmp/fcgi;\n  uwsgi_temp_path " +
-            d + "/nginx-tmp/uwsgi;\n  scgi_temp_path " + d +
-            "/nginx-tmp/scgi;\n"
-            "  keepalive_timeout 5;\n  sendfile on;\n"
-            "  server {\n    listen 8080 backlog=4096;\n    listen [::]:8080 backlog=4096;\n"
-            "    listen 7000;\n    listen 443 ssl;\n    listen [::]:443 ssl;\n"
-            "    ssl_certificate " +
-            d + "/cert.pem;\n    ssl_certificate_key " + d + "/key.pem;\n    root " + d +
-            "/www;\n  }\n}\n");
+        "user root;\nworker_processes " + std::to_string(workers) + ";\npid " + d +
+            "/nginx.pid;\nerror_log " + d + "/nginx-error.log;\nevents { worker_connections " +
+            std::to_string(connections) + "; }\nhttp {\n" + temp + http_body + "}\n");
   topo_.spawn(topo_.server(), "exec nginx -c " + d + "/nginx.conf -g 'daemon off;'", "nginx");
-  bool up = eventually(
-      [&] {
-        return topo_.exec(topo_.server(), "ss -Hltn 'sport = :8080' | grep -q LISTEN").exit_code ==
-               0;
-      },
-      std::chrono::seconds(10));
+  const std::string listening =
+      "ss -Hltn 'sport = :" + std::to_string(wait_port) + "' | grep -q LISTEN";
+  bool up = eventually([&] { return topo_.exec(topo_.server(), listening).exit_code == 0; },
+                       std::chrono::seconds(10));
   if (!up) return "nginx did not start: " + read_file(d + "/nginx-error.log");
   return "";
+}
+
+std::string sni_server_blocks(const std::string& dir, const std::vector<std::string>& names) {
+  std::string servers;
+  for (const auto& name : names) {
+    servers += "  server {\n    listen 443 ssl;\n    server_name " + name +
+               ";\n    ssl_certificate " + dir + "/pki/" + name +
+               ".pem;\n    ssl_certificate_key " + dir + "/pki/" + name + ".key;\n    root " + dir +
+               "/www;\n  }\n";
+  }
+  return servers;
 }
 
 std::string AgentFixture::start_agent() {

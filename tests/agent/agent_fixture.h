@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "tests/support/topology.h"
 
@@ -29,6 +30,10 @@ class AgentFixture {
 
   // Empty string on success, else what failed.
   std::string start_servers();
+  // nginx in the server namespace with `http_body` inside its http block (the common preamble,
+  // temp paths under the topology dir, is written here); waits until TCP `wait_port` listens.
+  std::string start_nginx(const std::string& http_body, int wait_port, int workers = 1,
+                          int connections = 256);
   std::string start_agent();  // waits until the control socket answers
   Process* agent() { return agent_; }
 
@@ -50,6 +55,10 @@ class AgentFixture {
   Process* agent_ = nullptr;
   int starts_ = 0;
 };
+
+// One nginx `server` block per name on 443 with TLS, certificate and key from
+// <dir>/pki/<name>.pem and .key, serving <dir>/www: nginx picks the block by SNI.
+std::string sni_server_blocks(const std::string& dir, const std::vector<std::string>& names);
 
 // sha256 of a file as hex, or "" when unreadable.
 std::string sha256_file(const std::string& path);

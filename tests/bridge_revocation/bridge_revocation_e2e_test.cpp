@@ -125,39 +125,14 @@ class BridgeRevocation : public ::testing::Test {
 
   static std::string start_nginx() {
     const std::string d = dir();
-    std::string servers;
     std::vector<std::string> names = kTrustedNames;
     names.push_back(kUntrustedName);
     names.push_back(kRsaName);
-    for (const auto& name : names) {
-      servers += "  server {\n    listen 443 ssl;\n    server_name " + name +
-                 ";\n    ssl_certificate " + d + "/pki/" + name +
-                 ".pem;\n    ssl_certificate_key " + d + "/pki/" + name + ".key;\n    root " + d +
-                 "/www;\n  }\n";
-    }
-    run("mkdir -p " + d + "/www " + d + "/nginx-tmp && echo 'plain port 80 upstream' > " + d +
-        "/www/hello.txt");
-    write_text(d + "/nginx.conf",
-               "user root;\nworker_processes 1;\npid " + d + "/nginx.pid;\nerror_log " + d +
-                   "/nginx-error.log;\nevents { worker_connections 256; }\nhttp {\n"
-                   "  log_format wb '$remote_addr \"$request\" $status';\n  access_log " +
-                   d + "/access.log wb;\n  client_body_temp_path " + d +
-                   "/nginx-tmp/body;\n  proxy_temp_path " + d +
-                   "/nginx-tmp/proxy;\n  fastcgi_temp_path " + d +
-                   "/nginx-tmp/fcgi;\n  uwsgi_temp_path " + d +
-                   "/nginx-tmp/uwsgi;\n  scgi_temp_path " + d + "/nginx-tmp/scgi;\n" +
-                   "  server {\n    listen 80 default_server;\n    root " + d + "/www;\n  }\n" +
-                   servers + "}\n");
-    f_->topo().spawn(f_->topo().server(), "exec nginx -c " + d + "/nginx.conf -g 'daemon off;'",
-                     "nginx");
-    bool up = eventually(
-        [&] {
-          return f_->topo()
-                     .exec(f_->topo().server(), "ss -Hltn 'sport = :443' | grep -q LISTEN")
-                     .exit_code == 0;
-        },
-        10s);
-    return up ? "" : "nginx did not start: " + read_file(d + "/nginx-error.log");
+    run("mkdir -p " + d + "/www && echo 'plain port 80 upstream' > " + d + "/www/hello.txt");
+    return f_->start_nginx("  log_format wb '$remote_addr \"$request\" $status';\n  access_log " +
+                               d + "/access.log wb;\n  server {\n    listen 80 default_server;\n" +
+                               "    root " + d + "/www;\n  }\n" + sni_server_blocks(d, names),
+                           443);
   }
 
   // The issuers as `wirebump ca show --json` reports them; the trusted one saved as PEM from its

@@ -116,32 +116,8 @@ class CertsConfigE2e : public ::testing::Test {
 
   // nginx on 192.0.2.2:443, one server block (own certificate) per name, chosen by SNI.
   static std::string start_nginx() {
-    const std::string d = dir();
-    std::string servers;
-    for (const auto& name : all_names()) {
-      servers += "  server {\n    listen 443 ssl;\n    server_name " + name +
-                 ";\n    ssl_certificate " + d + "/pki/" + name +
-                 ".pem;\n    ssl_certificate_key " + d + "/pki/" + name + ".key;\n    root " + d +
-                 "/www;\n  }\n";
-    }
-    run("mkdir -p " + d + "/www " + d + "/nginx-tmp && echo 'forged ok' > " + d + "/www/hello.txt");
-    std::ofstream(d + "/nginx.conf")
-        << "user root;\nworker_processes 1;\npid " << d << "/nginx.pid;\nerror_log " << d
-        << "/nginx-error.log;\nevents { worker_connections 256; }\nhttp {\n  access_log off;\n"
-        << "  client_body_temp_path " << d << "/nginx-tmp/body;\n  proxy_temp_path " << d
-        << "/nginx-tmp/proxy;\n  fastcgi_temp_path " << d << "/nginx-tmp/fcgi;\n  uwsgi_temp_path "
-        << d << "/nginx-tmp/uwsgi;\n  scgi_temp_path " << d << "/nginx-tmp/scgi;\n"
-        << servers << "}\n";
-    f_->topo().spawn(f_->topo().server(), "exec nginx -c " + d + "/nginx.conf -g 'daemon off;'",
-                     "nginx");
-    bool up = eventually(
-        [&] {
-          return f_->topo()
-                     .exec(f_->topo().server(), "ss -Hltn 'sport = :443' | grep -q LISTEN")
-                     .exit_code == 0;
-        },
-        10s);
-    return up ? "" : "nginx did not start: " + read_file(d + "/nginx-error.log");
+    run("mkdir -p " + dir() + "/www && echo 'forged ok' > " + dir() + "/www/hello.txt");
+    return f_->start_nginx("  access_log off;\n" + sni_server_blocks(dir(), all_names()), 443);
   }
 
   // A real request through the bridge with SNI `name`; the output holds the presented chain.
