@@ -19,24 +19,40 @@
 # open-loop TTFB p50/p99, PSS/RSS per idle intercepted connection (1,000 and ~10,000), middlebox
 # CPU ms per new connection and CPU s per GB. Output: a Markdown table + PNG charts.
 #
-#   tests/bench/compare.sh [--build DIR] [--rounds N] [--out DIR] [--quick]
+#   tests/bench/compare.sh [--build DIR] [--rounds N] [--out DIR] [--quick] [--only CFG,...] [--no-idle]
+#                          [--profile] [--idle-counts N,...]
 #     --quick   1 round, small counts, < 2 minutes, output in a temp dir (tests/run.sh runs it)
 #     --out     where compare.md and the charts go (default: docs/benchmarks/, full run only)
+#     --only    measure only these configurations (direct is always measured: every ratio needs
+#               it); output in a temp dir unless --out is given. For working on one figure.
+#     --no-idle skip the idle-memory step (the longest one)
+#     --idle-counts  the idle-memory steps (default 1000 and as close to 10,000 as the
+#               open-files limit allows)
+#     --profile perf with DWARF call graphs (not frame pointers) during wb-intercept's first
+#               new-connections run: adds the inclusive cost of OpenSSL's exported functions
 # Needs root and the packages of deploy/install-deps.sh. Removes everything it started on exit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$here/build
-rounds=3 quick=0 out=""
+rounds=3 quick=0 out="" only="" idle=1 profile=0 idle_counts=""
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) only=$2; shift 2 ;;
+    --no-idle) idle=0; shift ;;
+    --profile) profile=1; shift ;;
+    --idle-counts) idle_counts=$2; shift 2 ;;
+    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
+done
+all_configs=(direct bridge sslsplit squid mitmproxy wb-bypass wb-relay wb-intercept)
+for cfg in ${only//,/ }; do
+  [[ " ${all_configs[*]} " == *" $cfg "* ]] || { echo "compare.sh: --only: unknown configuration '$cfg' (${all_configs[*]})" >&2; exit 2; }
 done
 [[ $rounds =~ ^[0-9]+$ ]] && ((rounds >= 1 && rounds <= 10)) || { echo "compare.sh: --rounds 1..10" >&2; exit 2; }
 [[ -x $build/agent/cli/wirebump ]] || { echo "compare.sh: missing $build/agent/cli/wirebump" >&2; exit 1; }
@@ -57,13 +73,20 @@ if ((quick)); then
 else
   cps_n=2000 bulk_mb=100 ttfb_rate=20 ttfb_s=15 mem_counts=(1000 "$max_conns") hold_seconds=400
 fi
+if [[ -n $idle_counts ]]; then
+  read -ra mem_counts <<<"${idle_counts//,/ }"
+  for n in "${mem_counts[@]}"; do
+    [[ $n =~ ^[0-9]+$ ]] && ((n >= 10 && n <= max_conns)) ||
+      { echo "compare.sh: --idle-counts: $n is not in 10..$max_conns" >&2; exit 2; }
+  done
+fi
 
 # Namespaces and pins: "wbt..." (swept by tests/run.sh after a crash) for the quick run CI makes;
 # a full run (~20 min, by hand) uses "wbcmp..." so another session's tests/run.sh, which sweeps
 # every wbt* namespace and pin when it starts, cannot pull the lab away mid-run.
 ((quick)) && P=wbtcmp$$ || P=wbcmp$$
 dir=$(mktemp -d /tmp/wbtcmp.XXXXXX)
-[[ -n $out ]] || { ((quick)) && out=$dir/out || out=$here/docs/benchmarks; }
+[[ -n $out ]] || { ((quick)) || [[ -n $only ]] && out=$dir/out || out=$here/docs/benchmarks; }
 bundle=$dir/pki/bundle.pem
 wb_bin=$dir/wirebump-bin   # a copy: a rebuild of $build during the run must not change it
 
@@ -91,7 +114,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-configs=(direct bridge sslsplit squid mitmproxy wb-bypass wb-relay wb-intercept)
+configs=()
+for cfg in "${all_configs[@]}"; do
+  [[ -z $only || $cfg == direct || ,$only, == *,$cfg,* ]] && configs+=("$cfg")
+done
+selected() { [[ " ${configs[*]} " == *" $1 "* ]]; }
+any_wb() { selected wb-bypass || selected wb-relay || selected wb-intercept; }
 wb_issuer_cn=""
 cfg_addr() { [[ $1 == direct ]] && echo 198.51.100.2 || echo 192.0.2.2; }
 cfg_issuer() {
@@ -153,10 +181,14 @@ measure_round() {  # cfg round
   cfg_on "$cfg"
   if verify "$cfg" "$r"; then
     local prof=""
-    if [[ $cfg == wb-intercept ]] && ((r == 1 && !quick)) && command -v perf >/dev/null; then
+    if [[ $cfg == wb-intercept ]] && ((r == 1 && (!quick || profile))) && command -v perf >/dev/null; then
       # Where the agent spends its CPU while accepting new intercepted connections (flat
       # profile, user + kernel in the agent's threads); kept beside the results.
-      perf record -q -F 499 -g -p "$wb_leader" -o "$dir/perf.data" -- sleep 10 >/dev/null 2>&1 &
+      # --profile: DWARF unwinding, since libcrypto has no frame pointers (and no symbols for its
+      # internal functions): the inclusive view then names the exported OpenSSL calls they sit under.
+      local cg=(-g)
+      ((profile)) && cg=(--call-graph dwarf,16384 -F 199)
+      perf record -q -F 499 "${cg[@]}" -p "$wb_leader" -o "$dir/perf.data" -- sleep 10 >/dev/null 2>&1 &
       prof=$!
     fi
     cps "$cfg" "$r" "$cps_n"
@@ -167,7 +199,14 @@ measure_round() {  # cfg round
         perf report -i "$dir/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
         perf report -i "$dir/perf.data" --stdio --no-children --sort dso,sym --percent-limit 0.7 \
           -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+        if ((profile)); then
+          echo "# inclusive (children): share of samples under each symbol, wirebump's and OpenSSL's exported ones"
+          perf report -i "$dir/perf.data" --stdio --children --sort sym --percent-limit 2 -g none 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | grep -v ' 0x0000' | head -80
+        fi
       } | sed 's/  *$//' >"$dir/perf-wb-intercept.txt" || true
+      # For digging further (perf report -i ...); the raw data is not part of the results.
+      [[ -n ${WB_CMP_KEEP_PERF:-} ]] && cp "$dir/perf.data" "$WB_CMP_KEEP_PERF"
     fi
     bulk "$cfg" "$r"
     ttfb "$cfg" "$r" "$ttfb_rate" "$ttfb_s"
@@ -185,7 +224,7 @@ cp "$build/agent/cli/wirebump" "$wb_bin"
 lab_up
 lab_certs
 lab_nginx
-peers_start
+if selected sslsplit || selected squid || selected mitmproxy; then peers_start; fi
 wb_start
 wb_issuer_cn=$(openssl x509 -noout -subject -nameopt RFC2253 -in "$(wb_issuer)" | sed 's/^subject=CN=//; s/,.*//')
 cat "$dir/pki/lab-ca.pem" "$dir"/pki/{sslsplit,squid,mitmproxy}-ca.pem "$(wb_issuer)" >"$bundle"
@@ -194,18 +233,22 @@ wb_stop
 
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r/$rounds (load $(cut -d' ' -f1 /proc/loadavg))" >&2
-  for cfg in direct bridge sslsplit squid mitmproxy; do measure_round "$cfg" "$r"; done
-  wb_start
-  for cfg in wb-bypass wb-relay wb-intercept; do measure_round "$cfg" "$r"; done
-  wb_stop
+  for cfg in direct bridge sslsplit squid mitmproxy; do selected "$cfg" && measure_round "$cfg" "$r"; done
+  if any_wb; then
+    wb_start
+    for cfg in wb-bypass wb-relay wb-intercept; do selected "$cfg" && measure_round "$cfg" "$r"; done
+    wb_stop
+  fi
 done
 
-echo "== idle connections (${mem_counts[*]})" >&2
+((idle)) || mem_counts=()
+echo "== idle connections (${mem_counts[*]:-skipped})" >&2
 for n in "${mem_counts[@]}"; do
   for cfg in sslsplit squid mitmproxy; do
+    selected "$cfg" || continue
     cfg_on "$cfg"; idle_mem "$cfg" "$n"; cfg_off "$cfg"
   done
-  wb_start; wb_mode intercept; idle_mem wb-intercept "$n"; wb_stop
+  if selected wb-intercept; then wb_start; wb_mode intercept; idle_mem wb-intercept "$n"; wb_stop; fi
 done
 
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -213,6 +256,6 @@ mkdir -p "$out/compare"
 if [[ -s $dir/perf-wb-intercept.txt ]]; then cp "$dir/perf-wb-intercept.txt" "$out/compare/"; fi
 cp "$dir/results.tsv" "$out/compare/results.tsv"   # the raw figures, beside the charts
 python3 "$here/tests/bench/compare/report.py" --results "$dir/results.tsv" --ttfb-dir "$dir" \
-  --out "$out" --quick "$quick" --meta "rounds=$rounds" "cps_n=$cps_n" "bulk_mb=$bulk_mb" \
+  --out "$out" --quick "$quick" --configs "${configs[*]}" --meta "rounds=$rounds" "cps_n=$cps_n" "bulk_mb=$bulk_mb" \
   "ttfb_rate=$ttfb_rate" "ttfb_s=$ttfb_s" "load_start=$load0" "load_end=$load1" \
   "seconds=$(($(date +%s) - start_s))" "max_conns=$max_conns"

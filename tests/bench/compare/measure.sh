@@ -134,6 +134,9 @@ with open(samples, "a") as f:
     f.writelines(f"{s:.3f}\n" for s in r["samples"])
 with open(tsv, "a") as f:
     f.write(f"{cfg}\t{rnd}\tttfb_errors\t{r['errors']}\n{cfg}\t{rnd}\tttfb_client_cpu\t{r['client_cpu_share']}\n")
+    for phase, ms in (r.get("phase_p50_ms") or {}).items():
+        if ms is not None:
+            f.write(f"{cfg}\t{rnd}\tttfb_{phase}_p50\t{ms:.3f}\n")
 if r["errors"]:
     print(f"  {cfg}: ttfb errors {r['errors']} {r.get('error_kinds')}", file=sys.stderr)
 PY

@@ -14,7 +14,8 @@ import statistics
 import subprocess
 import sys
 
-CONFIGS = ["direct", "bridge", "wb-bypass", "wb-relay", "wb-intercept", "sslsplit", "squid", "mitmproxy"]
+ALL_CONFIGS = ["direct", "bridge", "wb-bypass", "wb-relay", "wb-intercept", "sslsplit", "squid", "mitmproxy"]
+CONFIGS = ALL_CONFIGS  # what the tables show: the measured ones (main, --configs)
 INTERCEPTORS = ["wb-intercept", "sslsplit", "squid", "mitmproxy"]
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -66,7 +67,7 @@ def machine():
 
 def figures(rows, ttfb_dir):
     fig = {}
-    for cfg in CONFIGS:
+    for cfg in ALL_CONFIGS:
         samples = []
         path = os.path.join(ttfb_dir, f"ttfb-{cfg}.txt")
         if os.path.exists(path):
@@ -82,6 +83,7 @@ def figures(rows, ttfb_dir):
             "p50": pct(samples, 0.5), "p99": pct(samples, 0.99), "n_ttfb": len(samples) - errors,
             "ttfb_errors": sum(int(float(v)) for _, v in rows.get(cfg, {}).get("ttfb_errors", [])),
             "client_cpu": median(rows, cfg, "ttfb_client_cpu"),
+            "phases": [median(rows, cfg, f"ttfb_{k}_p50") for k in ("connect", "handshake", "first_byte")],
             "cpu_conn": median(rows, cfg, "cpu_ms_per_conn"), "cpu_gb": median(rows, cfg, "cpu_s_per_gb"),
             "failed": failed, "rounds_ok": len(rows.get(cfg, {}).get("cps", [])),
             "cps_all": [v for _, v in rows.get(cfg, {}).get("cps", [])],
@@ -210,7 +212,15 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--quick", default="0")
     p.add_argument("--meta", nargs="*", default=[])
+    p.add_argument("--configs", default=" ".join(ALL_CONFIGS), help="the configurations measured (compare.sh --only)")
     a = p.parse_args()
+    measured = a.configs.split()
+    if unknown := [c for c in measured if c not in ALL_CONFIGS]:
+        p.error(f"unknown configurations: {' '.join(unknown)}")
+    # Tables and charts show what was measured (compare.sh --only); figures() fills every name.
+    global CONFIGS, INTERCEPTORS
+    CONFIGS = [c for c in CONFIGS if c in measured]
+    INTERCEPTORS = [c for c in INTERCEPTORS if c in measured]
     meta = dict(m.split("=", 1) for m in a.meta)
     rows = load(a.results)
     fig = figures(rows, a.ttfb_dir)
@@ -226,6 +236,8 @@ def main():
         if f["cps_all"]:
             notes.append(f"- {cfg}: conns/s per round {', '.join(f['cps_all'])} (answered {', '.join(f['conns_ok'])}); "
                          f"TTFB samples {f['n_ttfb']}, errors (timeouts) {f['ttfb_errors']}, client CPU share {f['client_cpu']}"
+                         + (f"; TTFB phases p50 (connect / TLS handshake / request to first byte) {' / '.join(fmt(x, 2) for x in f['phases'])} ms"
+                            if any(x is not None for x in f["phases"]) else "")
                          + (f"; SYNs dropped by the bridge's listeners {', '.join(f['syn_drops'])}" if f["syn_drops"] else "")
                          + (f"; the check's connection through TPROXY (nft counters: {'; '.join(f['tproxy'])})" if f["tproxy"] else ""))
     text = "\n".join([
@@ -251,8 +263,8 @@ def main():
     with open(path, "w") as f:
         f.write(new)
     print(text)
-    broken = [c for c in CONFIGS if fig[c]["failed"] or not fig[c]["rounds_ok"]]
-    broken += [c for c in INTERCEPTORS for n in counts if f"idle_failed_{n}" in fig[c] or f"idle_open_{n}" not in fig[c]]
+    broken = [c for c in measured if fig[c]["failed"] or not fig[c]["rounds_ok"]]
+    broken += [c for c in INTERCEPTORS if c in measured for n in counts if f"idle_failed_{n}" in fig[c] or f"idle_open_{n}" not in fig[c]]
     if broken:
         print(f"compare: broken configurations: {' '.join(sorted(set(broken)))}", file=sys.stderr)
         return 1
