@@ -84,25 +84,13 @@ TlsEndpoint::~TlsEndpoint() = default;
 Result<std::unique_ptr<TlsEndpoint>> TlsEndpoint::create(SSL_CTX* ctx, Role role) {
   SslPtr ssl(SSL_new(ctx));
   if (!ssl) return ossl_failure("SSL_new");
-  BIO* rbio = BIO_new(BIO_s_mem());
-  BIO* wbio = BIO_new(BIO_s_mem());
-  if (rbio == nullptr || wbio == nullptr) {
-    BIO_free(rbio);
-    BIO_free(wbio);
-    return ossl_failure("BIO_new");
-  }
-  // An empty read BIO means "wait for more", not EOF, until feed_eof().
-  BIO_set_mem_eof_return(rbio, -1);
-  BIO_set_mem_eof_return(wbio, -1);
-  SSL_set_bio(ssl.get(), rbio, wbio);  // ssl owns both from here
   if (role == Role::kClient) {
     SSL_set_connect_state(ssl.get());
   } else {
     SSL_set_accept_state(ssl.get());
   }
   std::unique_ptr<TlsEndpoint> endpoint(new TlsEndpoint(std::move(ssl), role));
-  endpoint->rbio_ = rbio;
-  endpoint->wbio_ = wbio;
+  if (!endpoint->ensure_bios()) return ossl_failure("BIO_new");
   SSL_set_app_data(endpoint->ssl_.get(), endpoint.get());
   SSL_set_info_callback(endpoint->ssl_.get(), &TlsEndpoint::info_callback);
   return endpoint;
@@ -126,6 +114,7 @@ void TlsEndpoint::info_callback(const SSL* ssl, int where, int ret) {
 }
 
 void TlsEndpoint::feed(std::span<const std::uint8_t> ciphertext) {
+  if (ciphertext.empty() || !ensure_bios()) return;  // out of memory: the next read fails
   while (!ciphertext.empty()) {
     const int n = static_cast<int>(std::min<std::size_t>(ciphertext.size(), INT_MAX));
     const int written = BIO_write(rbio_, ciphertext.data(), n);
@@ -136,10 +125,11 @@ void TlsEndpoint::feed(std::span<const std::uint8_t> ciphertext) {
 
 void TlsEndpoint::feed_eof() {
   eof_fed_ = true;
-  BIO_set_mem_eof_return(rbio_, 0);
+  if (rbio_ != nullptr) BIO_set_mem_eof_return(rbio_, 0);  // else made with it (ensure_bios)
 }
 
 std::span<const std::uint8_t> TlsEndpoint::output() const {
+  if (wbio_ == nullptr) return {};
   char* data = nullptr;
   const long n = BIO_get_mem_data(wbio_, &data);
   if (n <= 0 || data == nullptr) return {};
@@ -147,37 +137,53 @@ std::span<const std::uint8_t> TlsEndpoint::output() const {
 }
 
 namespace {
-// Even a handshake's 2 KiB left in four BIOs is 8 KiB per idle session: keep nothing.
-constexpr std::size_t kKeptBioBytes = 0;
-
 std::size_t bio_capacity(BIO* bio) {
+  if (bio == nullptr) return 0;
   BUF_MEM* mem = nullptr;
   BIO_get_mem_ptr(bio, &mem);
   return mem == nullptr ? 0 : mem->max;
 }
 
-// A fresh, empty memory BIO that reads as "wait for more", or nullptr.
-BIO* fresh_bio() {
+// A fresh, empty memory BIO, or nullptr. An empty read BIO means "wait for more" (-1), not EOF,
+// until feed_eof() (0).
+BIO* fresh_bio(bool eof) {
   BIO* bio = BIO_new(BIO_s_mem());
-  if (bio != nullptr) BIO_set_mem_eof_return(bio, -1);
+  if (bio != nullptr) BIO_set_mem_eof_return(bio, eof ? 0 : -1);
   return bio;
 }
 }  // namespace
 
-void TlsEndpoint::release_buffers() {
-  // The read BIO keeps its EOF mark once feed_eof() ran: leave it alone then.
-  if (!eof_fed_ && BIO_pending(rbio_) == 0 && bio_capacity(rbio_) > kKeptBioBytes) {
-    if (BIO* bio = fresh_bio()) {
-      SSL_set0_rbio(ssl_.get(), bio);  // frees the old one
+bool TlsEndpoint::ensure_bios() {
+  // SSL_set0_* hand ownership to the SSL (freeing what it held before).
+  if (rbio_ == nullptr) {
+    if (BIO* bio = fresh_bio(eof_fed_)) {
+      SSL_set0_rbio(ssl_.get(), bio);
       rbio_ = bio;
     }
   }
-  if (BIO_pending(wbio_) == 0 && bio_capacity(wbio_) > kKeptBioBytes) {
-    if (BIO* bio = fresh_bio()) {
+  if (wbio_ == nullptr) {
+    if (BIO* bio = fresh_bio(false)) {
       SSL_set0_wbio(ssl_.get(), bio);
       wbio_ = bio;
     }
   }
+  if (rbio_ != nullptr && wbio_ != nullptr) return true;
+  if (failure_.kind == TlsFailure::Kind::kNone) {
+    failure_ = {TlsFailure::Kind::kProtocolError, -1, "out of memory for a memory BIO"};
+  }
+  return false;
+}
+
+void TlsEndpoint::release_buffers() {
+  // Only when both are drained: ciphertext not yet fed to OpenSSL, or not yet sent, stays.
+  // OpenSSL's own record buffers are given back by SSL_MODE_RELEASE_BUFFERS (tls_contexts).
+  // During the handshake the SSL buffers its flight in a BIO pushed onto ours: leave it be.
+  if (!handshake_done_ || rbio_ == nullptr || wbio_ == nullptr) return;
+  if (BIO_pending(rbio_) != 0 || BIO_pending(wbio_) != 0) return;
+  SSL_set0_rbio(ssl_.get(), nullptr);  // frees it
+  SSL_set0_wbio(ssl_.get(), nullptr);
+  rbio_ = nullptr;
+  wbio_ = nullptr;
 }
 
 std::size_t TlsEndpoint::buffer_capacity() const {
@@ -185,7 +191,15 @@ std::size_t TlsEndpoint::buffer_capacity() const {
 }
 
 void TlsEndpoint::consume_output() {
-  (void)BIO_reset(wbio_);
+  if (wbio_ != nullptr) (void)BIO_reset(wbio_);
+}
+
+void TlsEndpoint::drop_handshake_state() {
+  // TLS 1.3 has no renegotiation: no later handshake on this connection staples again. The
+  // staple (~1-2 KiB of DER, twice: ours and OpenSSL's copy) is otherwise held until the end.
+  if (role_ != Role::kServer || SSL_version(ssl_.get()) != TLS1_3_VERSION) return;
+  std::vector<std::uint8_t>().swap(ocsp_staple_);
+  if (stapled_) SSL_set_tlsext_status_ocsp_resp(ssl_.get(), nullptr, 0);  // frees OpenSSL's copy
 }
 
 TlsEndpoint::Progress TlsEndpoint::fail_from(int ret) {
@@ -224,11 +238,12 @@ TlsEndpoint::Progress TlsEndpoint::fail_from(int ret) {
 
 TlsEndpoint::Progress TlsEndpoint::handshake() {
   if (handshake_done_) return Progress::kDone;
-  if (failure_.kind != TlsFailure::Kind::kNone) return Progress::kFailed;
+  if (failure_.kind != TlsFailure::Kind::kNone || !ensure_bios()) return Progress::kFailed;
   ERR_clear_error();
   const int ret = SSL_do_handshake(ssl_.get());
   if (ret == 1) {
     handshake_done_ = true;
+    drop_handshake_state();
     return Progress::kDone;
   }
   const int err = SSL_get_error(ssl_.get(), ret);
@@ -261,7 +276,7 @@ TlsEndpoint::Progress TlsEndpoint::read(std::vector<std::uint8_t>& out, std::siz
 
 TlsEndpoint::Progress TlsEndpoint::read_into(std::span<std::uint8_t> out, std::size_t& got) {
   got = 0;
-  if (failure_.kind != TlsFailure::Kind::kNone) return Progress::kFailed;
+  if (failure_.kind != TlsFailure::Kind::kNone || !ensure_bios()) return Progress::kFailed;
   while (got < out.size()) {
     std::size_t n = 0;
     ERR_clear_error();
@@ -281,6 +296,7 @@ TlsEndpoint::Progress TlsEndpoint::read_into(std::span<std::uint8_t> out, std::s
 
 Status TlsEndpoint::write(std::span<const std::uint8_t> plaintext) {
   if (!handshake_done_) return make_error(std::errc::not_connected, "TLS write before handshake");
+  if (!ensure_bios()) return make_error(std::errc::not_enough_memory, failure_.reason);
   while (!plaintext.empty()) {
     std::size_t written = 0;
     ERR_clear_error();
@@ -294,6 +310,7 @@ Status TlsEndpoint::write(std::span<const std::uint8_t> plaintext) {
 
 void TlsEndpoint::shutdown() {
   if (!handshake_done_ || (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) != 0) return;
+  if (!ensure_bios()) return;
   ERR_clear_error();
   (void)SSL_shutdown(ssl_.get());
   ERR_clear_error();

@@ -62,13 +62,16 @@ class TlsEndpoint {
   // Ciphertext waiting for the peer (a view into the write BIO, valid until consume_output()).
   std::span<const std::uint8_t> output() const;
   void consume_output();
-  // Gives back the memory BIOs' buffers if they are drained and grew past a few KiB: a memory
-  // BIO keeps its high-water allocation (a full TLS record, ~17 KiB), so an idle session would
-  // hold ~4 x 17 KiB across its two endpoints. Call when the session goes quiet (not per
-  // record: a busy stream would reallocate every time).
+  // Frees the memory BIOs when both are drained: a memory BIO keeps its high-water allocation
+  // (a full TLS record, ~17 KiB), and even an empty one costs ~280 bytes (BIO, its lock, two
+  // BUF_MEMs), ~1.1 KiB per idle session across its two endpoints. The next feed(), handshake,
+  // read or write makes fresh ones. Call when the session goes quiet (not per record: a busy
+  // stream would reallocate every time).
   void release_buffers();
   // Bytes the two memory BIOs hold allocated (for tests and memory accounting).
   std::size_t buffer_capacity() const;
+  // Whether the endpoint holds its memory BIOs now (false after release_buffers() while idle).
+  bool holds_bios() const { return rbio_ != nullptr || wbio_ != nullptr; }
 
   // ---- TLS ----
   Progress handshake();
@@ -108,12 +111,17 @@ class TlsEndpoint {
  private:
   TlsEndpoint(SslPtr ssl, Role role);
   Progress fail_from(int ret);
+  // Makes the memory BIOs that release_buffers() freed; false (failure() set) when out of memory.
+  bool ensure_bios();
+  // After the handshake: drops what only the handshake needed (the OCSP staple, ours and
+  // OpenSSL's copy of it).
+  void drop_handshake_state();
   static void info_callback(const SSL* ssl, int where, int ret);
 
   SslPtr ssl_;
   Role role_;
-  BIO* rbio_ = nullptr;  // owned by ssl_
-  BIO* wbio_ = nullptr;  // owned by ssl_
+  BIO* rbio_ = nullptr;  // owned by ssl_; nullptr while released (idle)
+  BIO* wbio_ = nullptr;  // owned by ssl_; nullptr while released (idle)
   bool eof_fed_ = false;
   bool handshake_done_ = false;
   bool client_cert_requested_ = false;

@@ -137,12 +137,24 @@ void SessionTable::set_verdict(SessionEntry* entry, Verdict verdict, std::string
 }
 
 void SessionTable::set_inspection(SessionEntry* entry, std::string brief, nlohmann::json detail) {
+  // Bytes from the wire may not be UTF-8: replaced, never a throw on the data path. Serialised
+  // outside the lock; the serialiser grows its string by doubling, so an idle session would
+  // keep up to twice the text (~1 KiB allocated for ~0.6 KiB of an HTTP detail): kept exact.
+  std::string text = detail.is_null()
+                         ? std::string()
+                         : detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text.shrink_to_fit();
+  brief.shrink_to_fit();
+  // Swapped, not moved: a short (in-place) string moved into a long one keeps the long one's
+  // allocation. The old ones are freed here, after the lock.
   std::lock_guard lock(mutex_);
-  entry->brief_ = std::move(brief);
-  // Bytes from the wire may not be UTF-8: replaced, never a throw on the data path.
-  entry->detail_ = detail.is_null()
-                       ? std::string()
-                       : detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  entry->brief_.swap(brief);
+  entry->detail_.swap(text);
+}
+
+std::size_t SessionTable::inspection_bytes(const SessionEntry* entry) const {
+  std::lock_guard lock(mutex_);
+  return entry->brief_.capacity() + entry->detail_.capacity();
 }
 
 SessionRecord SessionTable::record_locked(const SessionEntry& entry) const {

@@ -114,6 +114,8 @@ class SessionTable {
   void set_sni(SessionEntry* entry, std::string_view sni);
   void set_verdict(SessionEntry* entry, Verdict verdict, std::string_view reason);
   void set_inspection(SessionEntry* entry, std::string brief, nlohmann::json detail);
+  // Bytes allocated for the entry's inspector brief and detail (memory accounting, tests).
+  std::size_t inspection_bytes(const SessionEntry* entry) const;
 
   // Consistent copy of the matching sessions, ordered by id.
   std::vector<SessionRecord> snapshot(const SessionFilter& filter = {}) const;

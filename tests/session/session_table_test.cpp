@@ -151,6 +151,25 @@ TEST(SessionTable, JsonNamesEveryField) {
   EXPECT_EQ(raw["inspector"]["detail"]["user_agent"], "a\xef\xbf\xbd\xef\xbf\xbd b");
 }
 
+// An idle session keeps its last inspection for `wirebump sessions`: the serialised detail is
+// held at its length, not at the serialiser's doubled growth (an idle HTTPS session kept ~1 KiB
+// for ~0.6 KiB of text), and a smaller update gives the larger one back.
+TEST(SessionTable, InspectionIsHeldAtItsSize) {
+  SessionTable table(1);
+  auto* entry = table.open(ep("192.0.2.1:40000"), ep("192.0.2.2:443"));
+  EXPECT_EQ(table.inspection_bytes(entry), 2 * std::string().capacity());
+  nlohmann::json detail = nlohmann::json::object();
+  for (int i = 0; i < 40; ++i) detail["field_" + std::to_string(i)] = std::string(13, 'x');
+  const std::size_t text = detail.dump().size();  // 40 x 25 bytes + braces and commas
+  ASSERT_GT(text, 1000u);
+  table.set_inspection(entry, "http GET www.example.test", detail);
+  EXPECT_EQ(table.inspection_bytes(entry), text + std::string("http GET www.example.test").size());
+  EXPECT_EQ(to_json(table.snapshot().at(0))["inspector"]["detail"], detail);
+  table.set_inspection(entry, "b", nlohmann::json{{"k", "v"}});
+  EXPECT_LT(table.inspection_bytes(entry), 64u);
+  EXPECT_EQ(to_json(table.snapshot().at(0))["inspector"]["detail"]["k"], "v");
+}
+
 TEST(SessionTable, CloseLogsOneUpperCaseLine) {
   std::ostringstream out;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
