@@ -105,6 +105,9 @@ struct Config {
   std::filesystem::path trust_store = "/etc/ssl/certs/ca-certificates.crt";
   std::filesystem::path keylog;  // empty: no key log
   bool tunnel_on_error = true;
+  // Answer a client from the certificate forged for the same server last time while the upstream
+  // handshake runs (agent/intercept/speculation_hints.h); false: always one after the other.
+  bool speculative_handshake = true;
   std::chrono::seconds learned_tunnel_ttl{3600};
   std::chrono::seconds pinning_window{2};  // 0: never learn from a client leaving silently
   Certs certs;

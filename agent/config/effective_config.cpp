@@ -51,6 +51,7 @@ toml::table effective_config(const Config& c) {
       {"on_max_sessions", std::string(to_string(c.on_max_sessions))},
       {"trust_store", c.trust_store.string()},
       {"tunnel_on_error", c.tunnel_on_error},
+      {"speculative_handshake", c.speculative_handshake},
       {"learned_tunnel_ttl", seconds(c.learned_tunnel_ttl)},
       {"pinning_window", seconds(c.pinning_window)},
       {"sip_malformed", std::string(to_string(c.sip_malformed))},

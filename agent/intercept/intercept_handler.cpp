@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "agent/policy/first_bytes.h"
+#include "certs/ossl.h"
 
 namespace wb::intercept {
 
@@ -97,8 +98,7 @@ void InterceptHandler::on_data(SessionIo& io, Side from, std::span<const std::ui
         down_->feed(bytes);
         client_progress(io);
       } else {
-        up_->feed(bytes);
-        read_server_plaintext(io);
+        server_bytes(io, bytes);
       }
       return;
     case Phase::kDetect:
@@ -106,8 +106,7 @@ void InterceptHandler::on_data(SessionIo& io, Side from, std::span<const std::ui
         down_->feed(bytes);
         read_client_plaintext(io);
       } else {
-        up_->feed(bytes);
-        read_server_plaintext(io);
+        server_bytes(io, bytes);
       }
       try_detect(io, false);
       return;
@@ -182,7 +181,7 @@ void InterceptHandler::on_first_bytes(SessionIo& io) {
     case policy::Decision::Kind::kIntercept:
     case policy::Decision::Kind::kInspect:
       allow_undetected_ = decision.allow_undetected;
-      start_upstream_tls(io);
+      if (!try_speculate(io)) start_upstream_tls(io);
       return;
   }
 }
@@ -253,19 +252,24 @@ void InterceptHandler::relay_raw(SessionIo& io, Side from, std::span<const std::
 // ---------------------------------------------------------------------------------------------
 // Upstream leg
 
-void InterceptHandler::start_upstream_tls(SessionIo& io) {
-  phase_ = Phase::kUpstreamHandshake;
-  io.pause_reading(Side::kClient);
+Status InterceptHandler::make_upstream() {
   auto up = TlsEndpoint::create(svc_.upstream_ctx(), Role::kClient);
-  if (!up) {
-    fail(io, CloseMode::kReset, up.error().message());
-    return;
-  }
+  if (!up) return up.error();
   up_ = std::move(*up);
   UpstreamParams params{hello_.sni, hello_.alpn, dst_.address.to_string(), svc_.upstream_sessions(),
                         dst_.to_string()};
-  if (auto st = configure_upstream(*up_, params); !st) {
-    upstream_failed(io, "upstream setup: " + st.error().message(), std::nullopt);
+  return configure_upstream(*up_, params);
+}
+
+void InterceptHandler::start_upstream_tls(SessionIo& io) {
+  phase_ = Phase::kUpstreamHandshake;
+  io.pause_reading(Side::kClient);
+  if (auto st = make_upstream(); !st) {
+    if (!up_) {
+      fail(io, CloseMode::kReset, st.error().message());
+    } else {
+      upstream_failed(io, "upstream setup: " + st.error().message(), std::nullopt);
+    }
     return;
   }
   // The client is paused, so nothing from it disarms this: it bounds connect + handshake.
@@ -276,13 +280,22 @@ void InterceptHandler::start_upstream_tls(SessionIo& io) {
 }
 
 void InterceptHandler::on_upstream_connected(SessionIo& io) {
-  if (phase_ == Phase::kUpstreamHandshake && up_) upstream_progress(io);
+  // Sequential: the client waits in kUpstreamHandshake. Speculative: the client leg is already
+  // under way (kClientHandshake or kDetect).
+  if (up_ && !upstream_done_ && phase_ != Phase::kRaw && phase_ != Phase::kDone)
+    upstream_progress(io);
 }
 
 void InterceptHandler::upstream_progress(SessionIo& io) {
   const Progress p = up_->handshake();
   if (p == Progress::kFailed) {
     const auto& f = up_->failure();
+    if (speculative_) {
+      speculation_failed(io, f.kind == TlsFailure::Kind::kClientCertRequested
+                                 ? "client certificate requested"
+                                 : "upstream handshake failed: " + f.reason);
+      return;
+    }
     upstream_failed(io, f.reason,
                     f.kind == TlsFailure::Kind::kClientCertRequested
                         ? policy::LearnReason::kClientCertificateRequested
@@ -290,7 +303,13 @@ void InterceptHandler::upstream_progress(SessionIo& io) {
     return;
   }
   if (!flush(io, Side::kServer)) return;
-  if (p == Progress::kDone) start_client_leg(io);
+  if (p != Progress::kDone) return;
+  if (speculative_) {
+    confirm_speculation(io);
+    return;
+  }
+  upstream_done_ = true;
+  start_client_leg(io);
 }
 
 // `reason` is taken by value: callers pass text owned by up_, which is reset below.
@@ -318,6 +337,10 @@ void InterceptHandler::upstream_failed(SessionIo& io, std::string reason,
 }
 
 void InterceptHandler::on_upstream_failed(SessionIo& io, const Error& error) {
+  if (speculative_ && !upstream_done_) {
+    speculation_failed(io, "upstream connect failed: " + error.message());
+    return;
+  }
   fail(io, CloseMode::kReset, "upstream connect failed: " + error.message());
 }
 
@@ -342,6 +365,9 @@ void InterceptHandler::start_client_leg(SessionIo& io) {
     svc_.counters().untrusted_upstreams.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("upstream {} sni={} not verified ({}): untrusted issuer", dst_.to_string(),
                   hello_.sni, upstream.verify_error);
+  } else if (svc_.speculation_hints() != nullptr) {
+    // What a hint made from this session will be checked against (keep_hint).
+    if (auto sha = certs::cert_sha256(upstream.leaf)) upstream_sha256_ = *sha;
   }
   certs::ForgeRequest request;
   request.server_leaf = upstream.leaf;
@@ -403,7 +429,19 @@ void InterceptHandler::forged(SessionIo& io,
     return;
   }
   forged_ = std::move(*result);
+  begin_client_leg(io, std::move(staple));
+}
 
+void InterceptHandler::begin_client_leg(SessionIo& io, std::shared_ptr<const certs::Bytes> staple) {
+  // Nothing has reached the client yet, so a setup failure can still tunnel (sequential), or
+  // at least not leave the client half-answered (speculative).
+  const auto setup_failed = [&](const Error& e) {
+    if (speculative_) {
+      speculation_failed(io, "client leg setup: " + e.message());
+    } else {
+      upstream_failed(io, "client leg setup: " + e.message(), std::nullopt);
+    }
+  };
   ClientLegParams params;
   params.cert = forged_->cert.get();
   params.key = forged_->key.get();
@@ -415,20 +453,22 @@ void InterceptHandler::forged(SessionIo& io,
   if (staple) params.ocsp_staple = *staple;
   auto down = TlsEndpoint::create(svc_.client_leg_ctx(), Role::kServer);
   if (!down) {
-    upstream_failed(io, "client leg setup: " + down.error().message(), std::nullopt);
+    setup_failed(down.error());
     return;
   }
   down_ = std::move(*down);
   if (auto st = configure_client_leg(*down_, params); !st) {
-    upstream_failed(io, "client leg setup: " + st.error().message(), std::nullopt);
+    setup_failed(st.error());
     return;
   }
   phase_ = Phase::kClientHandshake;
   // From here on the client gets our bytes: no tunnel on error for this connection any more.
   down_->feed(first_);
   first_ = {};
-  read_server_plaintext(io);  // a server may already have sent data (or tickets)
-  if (phase_ != Phase::kClientHandshake) return;
+  if (upstream_done_) {
+    read_server_plaintext(io);  // a server may already have sent data (or tickets)
+    if (phase_ != Phase::kClientHandshake) return;
+  }
   client_progress(io);
   if (phase_ == Phase::kClientHandshake || phase_ == Phase::kDetect)
     io.resume_reading(Side::kClient);
@@ -448,12 +488,19 @@ void InterceptHandler::client_progress(SessionIo& io) {
   svc_.counters().intercepted.fetch_add(1, std::memory_order_relaxed);
   client_handshake_done_ = std::chrono::steady_clock::now();
   phase_ = Phase::kDetect;
-  record(io, Protocol::kUnknown, Verdict::kIntercept,
-         forged_->issuer == certs::IssuerRole::trusted ? "intercepted"
-                                                       : "intercepted (untrusted upstream)");
-  io.set_first_bytes_timeout(svc_.options().server_first_timeout);
+  record(io, Protocol::kUnknown, Verdict::kIntercept, intercepted_how());
+  // The client accepted the certificate: the next connection may be answered at once.
+  if (!speculative_) keep_hint();
+  // Speculative and the upstream still handshaking: it has until the handshake timeout.
+  io.set_first_bytes_timeout(upstream_done_ ? svc_.options().server_first_timeout
+                                            : svc_.options().handshake_timeout);
   read_client_plaintext(io);
   if (phase_ == Phase::kDetect) try_detect(io, false);
+}
+
+std::string InterceptHandler::intercepted_how() const {
+  if (forged_->issuer != certs::IssuerRole::trusted) return "intercepted (untrusted upstream)";
+  return speculative_ ? "intercepted (speculative handshake)" : "intercepted";
 }
 
 void InterceptHandler::client_rejected(SessionIo& io, const std::string& reason,
@@ -468,6 +515,100 @@ void InterceptHandler::client_rejected(SessionIo& io, const std::string& reason,
                hello_.sni.empty() ? "-" : hello_.sni, reason);
   record(io, Protocol::kUnknown, Verdict::kIntercept, why);
   fail(io, CloseMode::kGraceful, why);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Speculative handshake
+
+std::string InterceptHandler::hint_key() const {
+  return SpeculationHints::key(
+      dst_.to_string(), hello_.sni, hello_.alpn,
+      certs::key_types_from_signature_schemes(hello_.signature_algorithms));
+}
+
+void InterceptHandler::drop_hint() {
+  if (auto* hints = svc_.speculation_hints()) hints->drop(hint_key());
+}
+
+void InterceptHandler::keep_hint() {
+  auto* hints = svc_.speculation_hints();
+  // Only a verified upstream (its SHA-256 was taken) and a trusted forged certificate.
+  if (hints == nullptr || !forged_ || forged_->issuer != certs::IssuerRole::trusted ||
+      upstream_sha256_ == std::array<std::uint8_t, 32>{}) {
+    return;
+  }
+  hints->put(hint_key(), SpeculationHint{forged_, upstream_sha256_, server_alpn_},
+             std::chrono::steady_clock::now());
+}
+
+bool InterceptHandler::try_speculate(SessionIo& io) {
+  auto* hints = svc_.speculation_hints();
+  if (hints == nullptr) return false;
+  auto hint = hints->find(hint_key(), std::chrono::steady_clock::now());
+  if (!hint) return false;
+  if (!make_upstream()) {
+    up_.reset();  // the sequential path tries again and handles the error
+    return false;
+  }
+  speculative_ = true;
+  svc_.counters().speculative.fetch_add(1, std::memory_order_relaxed);
+  forged_ = std::move(hint->forged);
+  server_alpn_ = std::move(hint->server_alpn);
+  upstream_sha256_ = hint->upstream_leaf_sha256;
+  if (auto st = io.connect_upstream(); !st) {
+    fail(io, CloseMode::kReset, "upstream connect: " + st.error().message());
+    return true;
+  }
+  begin_client_leg(io, nullptr);
+  return true;
+}
+
+void InterceptHandler::confirm_speculation(SessionIo& io) {
+  const UpstreamResult upstream = upstream_result(*up_);
+  if (up_->resumed()) svc_.counters().upstream_resumed.fetch_add(1, std::memory_order_relaxed);
+  if (!upstream.verified) {
+    // The client holds a certificate of the trusted issuer: an unverified server must never be
+    // reached through it. The next connection is sequential and gets the untrusted issuer.
+    svc_.counters().untrusted_upstreams.fetch_add(1, std::memory_order_relaxed);
+    speculation_failed(io, "upstream certificate not verified (" + upstream.verify_error + ")");
+    return;
+  }
+  if (upstream.alpn != server_alpn_) {
+    speculation_failed(io, "upstream chose ALPN '" + upstream.alpn + "', the client was given '" +
+                               server_alpn_ + "'");
+    return;
+  }
+  upstream_done_ = true;
+  // A renewed certificate (verified, the same name): this session goes on, since the forged
+  // certificate names the same server from the same issuer; the next one forges again.
+  auto sha = certs::cert_sha256(upstream.leaf);
+  if (sha && *sha == upstream_sha256_) {
+    keep_hint();  // confirmed: kept for another ttl
+  } else {
+    drop_hint();
+  }
+  read_server_plaintext(io);  // data (or tickets) the server sent right after its handshake
+  if (phase_ != Phase::kDetect) return;
+  io.set_first_bytes_timeout(svc_.options().server_first_timeout);
+  try_detect(io, false);
+}
+
+void InterceptHandler::speculation_failed(SessionIo& io, std::string reason) {
+  svc_.counters().speculative_aborted.fetch_add(1, std::memory_order_relaxed);
+  drop_hint();
+  spdlog::info("speculative handshake aborted: {} -> {} sni={}: {}", info_.client.to_string(),
+               dst_.to_string(), hello_.sni.empty() ? "-" : hello_.sni, reason);
+  fail(io, CloseMode::kReset,
+       "speculative handshake aborted: " + reason + "; the next connection waits for the upstream");
+}
+
+void InterceptHandler::server_bytes(SessionIo& io, std::span<const std::uint8_t> bytes) {
+  up_->feed(bytes);
+  if (upstream_done_) {
+    read_server_plaintext(io);
+  } else {
+    upstream_progress(io);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,7 +627,8 @@ void InterceptHandler::read_server_plaintext(SessionIo& io) {
 }
 
 void InterceptHandler::try_detect(SessionIo& io, bool server_first) {
-  if (phase_ != Phase::kDetect) return;
+  // Speculative: nothing is decided (or forwarded) before the upstream has verified.
+  if (phase_ != Phase::kDetect || !upstream_done_) return;
   const std::size_t max = svc_.options().max_peek_bytes;
   peek::Peek peek;
   if (!client_plain_.empty()) {
@@ -544,7 +686,7 @@ void InterceptHandler::start_decrypted(SessionIo& io, const policy::Decision& de
     case policy::Decision::Kind::kInspect:
       make_inspector(io, decision.label, server_alpn_ == "h2");
       record(io, decision.label, Verdict::kIntercept,
-             "intercepted, " + std::string(session::label(decision.label)) + " inspected");
+             intercepted_how() + ", " + std::string(session::label(decision.label)) + " inspected");
       break;
     case policy::Decision::Kind::kTunnel:
     case policy::Decision::Kind::kIntercept:
@@ -650,11 +792,19 @@ void InterceptHandler::on_eof(SessionIo& io, Side from) {
       if (from == Side::kClient) {
         down_->feed_eof();
         client_progress(io);
+      } else if (!upstream_done_) {  // speculative: the upstream handshake fails on it
+        up_->feed_eof();
+        upstream_progress(io);
       } else {
         fail(io, CloseMode::kGraceful, "server closed during the client handshake");
       }
       return;
     case Phase::kDetect:
+      if (from == Side::kServer && !upstream_done_) {
+        up_->feed_eof();
+        upstream_progress(io);
+        return;
+      }
       if (from == Side::kClient) {
         down_->feed_eof();
         read_client_plaintext(io);
@@ -686,6 +836,10 @@ void InterceptHandler::on_error(SessionIo& io, Side side, const Error& error) {
   if (phase_ == Phase::kDecrypted && client_closed_ && server_closed_) {
     // Both TLS sessions had ended (a peer that closes with our close_notify unread resets).
     fail(io, CloseMode::kGraceful, "closed by both sides");
+    return;
+  }
+  if (side == Side::kServer && speculative_ && !upstream_done_) {
+    speculation_failed(io, "upstream error: " + error.message());
     return;
   }
   // A reset on one leg becomes a reset on the other, as if there were no bridge.
@@ -721,6 +875,10 @@ void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
       fail(io, CloseMode::kGraceful, "client handshake timeout");
       return;
     case Phase::kDetect:
+      if (!upstream_done_) {
+        speculation_failed(io, "upstream handshake timeout");
+        return;
+      }
       server_first_expired_ = true;
       try_detect(io, true);
       return;

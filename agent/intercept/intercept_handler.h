@@ -9,9 +9,9 @@
 //               unknown          -> relayed or denied per policy
 //   upstream  TLS client towards the original destination with the client's SNI and ALPN. It
 //             completes FIRST, so its verification result picks the issuer and its ALPN is what
-//             the client is offered. Failure (alert, protocol error, CertificateRequest) before
-//             anything reached the client = tunnel on error: fresh upstream, replay the client's
-//             bytes, relay untouched; the destination is learned.
+//             the client is offered (unless speculative, below). Failure (alert, protocol error,
+//             CertificateRequest) before anything reached the client = tunnel on error: fresh
+//             upstream, replay the client's bytes, relay untouched; the destination is learned.
 //   forge     the forged certificate: a cache hit at once; a miss is forged (and its OCSP staple
 //             made) on the certificate service's worker thread, and the session resumes on its
 //             loop through the relay's Waker (on_wake). Too slow (handshake timeout): tunnel.
@@ -21,11 +21,16 @@
 //             as curl --pinnedpubkey does) makes the destination learned: the next connection is
 //             tunnelled from the first byte. A silent close without ALPN (a TLS health check) or
 //             after the window is only counted (closed_without_data).
+//   speculative  a destination intercepted before (speculation_hints.h): the client leg starts
+//             at once with the certificate forged then, beside the upstream handshake; nothing
+//             is detected or forwarded until the upstream has verified with the promised ALPN,
+//             else the client is reset and the hint dropped.
 //   detect    the first decrypted bytes (the client's; the server's when the client stays silent
 //             for server_first_timeout) choose the inspector, or the undetected-protocol policy.
 //   relay     decrypted bytes pass through the inspector and are re-encrypted for the other leg.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -84,6 +89,8 @@ class InterceptHandler final : public relay::Handler {
   void relay_raw(relay::SessionIo& io, relay::Side from, std::span<const std::uint8_t> bytes);
 
   // ---- interception ----
+  // up_ made and configured for the destination.
+  Status make_upstream();
   void start_upstream_tls(relay::SessionIo& io);
   void upstream_progress(relay::SessionIo& io);
   // Tunnel on error (or close when it is off); `learn` remembers the destination.
@@ -93,7 +100,11 @@ class InterceptHandler final : public relay::Handler {
   void start_client_leg(relay::SessionIo& io);
   void forged(relay::SessionIo& io, Result<std::shared_ptr<const certs::ForgedCert>> result,
               std::shared_ptr<const certs::Bytes> staple);
+  // The client leg with forged_ (and server_alpn_): fed the client's hello, handshake started.
+  void begin_client_leg(relay::SessionIo& io, std::shared_ptr<const certs::Bytes> staple);
   void client_progress(relay::SessionIo& io);
+  // "intercepted", with "(untrusted upstream)" or "(speculative handshake)": the session's reason.
+  std::string intercepted_how() const;
   void client_rejected(relay::SessionIo& io, const std::string& reason,
                        policy::LearnReason learn_reason);
   void read_server_plaintext(relay::SessionIo& io);
@@ -109,6 +120,20 @@ class InterceptHandler final : public relay::Handler {
   void finish_decrypted(relay::SessionIo& io);
   bool flush(relay::SessionIo& io, relay::Side to);
   TlsEndpoint* endpoint(relay::Side side) const;
+
+  // ---- speculative handshake ----
+  // Starts the client leg from a hint, beside the upstream handshake; false: no hint.
+  bool try_speculate(relay::SessionIo& io);
+  // The speculative session's upstream handshake completed: it must have verified, with the
+  // ALPN the client was given.
+  void confirm_speculation(relay::SessionIo& io);
+  // Resets the client (it has our handshake, so it cannot be tunnelled) and drops the hint.
+  void speculation_failed(relay::SessionIo& io, std::string reason);
+  std::string hint_key() const;
+  void drop_hint();
+  void keep_hint();
+  // Server bytes while the client leg runs: the upstream handshake's, or plaintext after it.
+  void server_bytes(relay::SessionIo& io, std::span<const std::uint8_t> bytes);
 
   // ---- inspection + session record ----
   void make_inspector(relay::SessionIo& io, session::Protocol label, bool alpn_h2);
@@ -136,6 +161,10 @@ class InterceptHandler final : public relay::Handler {
   std::unique_ptr<TlsEndpoint> up_;    // towards the server (client role)
   std::unique_ptr<TlsEndpoint> down_;  // towards the client (server role)
   std::shared_ptr<const certs::ForgedCert> forged_;
+  bool upstream_done_ = false;  // upstream handshake completed (speculative: and confirmed)
+  bool speculative_ = false;
+  // SHA-256 of the verified upstream leaf forged_ mirrors (all zero: not verified).
+  std::array<std::uint8_t, 32> upstream_sha256_{};
   // Where the certificate worker leaves a forged certificate for on_wake. Shared with the
   // worker's callback, so it outlives this handler if the connection closes while forging.
   struct ForgeSlot {

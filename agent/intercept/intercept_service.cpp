@@ -13,6 +13,7 @@ InterceptOptions options_from_config(const config::Config& cfg) {
   o.first_bytes_timeout = cfg.timeouts.first_bytes;
   o.handshake_timeout = cfg.timeouts.handshake;
   o.pinning_window = cfg.pinning_window;
+  o.speculative_handshake = cfg.speculative_handshake;
   o.max_peek_bytes = std::min<std::size_t>(cfg.limits.max_hello_bytes, peek::kMaxPeekBytes);
   o.inspectors.sip_deny_malformed = cfg.sip_malformed == config::SipMalformed::kDeny;
   o.inspectors.block_quic = cfg.block_quic;
@@ -33,6 +34,15 @@ Result<std::unique_ptr<InterceptService>> InterceptService::create(InterceptOpti
   if (svc->options_.upstream_sessions > 0) {
     svc->upstream_sessions_ = std::make_shared<UpstreamSessions>(svc->options_.upstream_sessions);
     tls.upstream_sessions = svc->upstream_sessions_;
+  }
+  if (svc->options_.verify_cache > 0) {
+    svc->verify_cache_ =
+        std::make_shared<VerifyCache>(svc->options_.verify_cache, svc->options_.verify_cache_ttl);
+    tls.verify_cache = svc->verify_cache_;
+  }
+  if (svc->options_.speculative_handshake) {
+    svc->hints_ = std::make_unique<SpeculationHints>(svc->options_.speculation_hints,
+                                                     svc->options_.speculation_ttl);
   }
   auto up = make_upstream_ctx(tls);
   if (!up) return up.error();
@@ -94,6 +104,12 @@ InterceptStats InterceptService::stats() const {
   s.forge_wait_ns_max = counters_.forge_wait_ns_max.load();
   s.untrusted_upstreams = counters_.untrusted_upstreams.load();
   s.upstream_resumed = counters_.upstream_resumed.load();
+  s.speculative = counters_.speculative.load();
+  s.speculative_aborted = counters_.speculative_aborted.load();
+  if (verify_cache_) {
+    s.verify_cache_hits = verify_cache_->hits();
+    s.verify_cache_misses = verify_cache_->misses();
+  }
   return s;
 }
 
@@ -115,7 +131,11 @@ nlohmann::json to_json(const InterceptStats& s) {
            s.forge_queued == 0 ? 0 : s.forge_wait_ns_total / s.forge_queued / 1000},
           {"forge_wait_us_max", s.forge_wait_ns_max / 1000},
           {"untrusted_upstreams", s.untrusted_upstreams},
-          {"upstream_resumed", s.upstream_resumed}};
+          {"upstream_resumed", s.upstream_resumed},
+          {"speculative", s.speculative},
+          {"speculative_aborted", s.speculative_aborted},
+          {"verify_cache_hits", s.verify_cache_hits},
+          {"verify_cache_misses", s.verify_cache_misses}};
 }
 
 }  // namespace wb::intercept

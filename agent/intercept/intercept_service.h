@@ -20,6 +20,7 @@
 #include "agent/config/config.h"
 #include "agent/intercept/keylog.h"
 #include "agent/intercept/ossl_types.h"
+#include "agent/intercept/speculation_hints.h"
 #include "agent/intercept/tls_contexts.h"
 #include "agent/peek/peek.h"
 #include "agent/policy/policy.h"
@@ -50,6 +51,14 @@ struct InterceptOptions {
   std::chrono::milliseconds inspection_publish_every{250};
   // Upstream TLS sessions kept for resumption (per SNI + destination); 0: none.
   std::size_t upstream_sessions = 4096;
+  // Speculative handshake (see speculation_hints.h): a client whose destination was intercepted
+  // before is answered with the certificate forged then while the upstream handshake runs.
+  bool speculative_handshake = true;
+  std::size_t speculation_hints = 4096;
+  std::chrono::seconds speculation_ttl{600};
+  // Upstream verification successes kept (verify_cache.h); 0: every chain is verified.
+  std::size_t verify_cache = 4096;
+  std::chrono::seconds verify_cache_ttl{300};
   inspect::Options inspectors;  // sip_deny_malformed, block_quic (alpn_h2 is per session)
 };
 
@@ -78,6 +87,10 @@ struct InterceptStats {
   std::uint64_t forge_wait_ns_max = 0;
   std::uint64_t untrusted_upstreams = 0;  // upstream certificate did not verify
   std::uint64_t upstream_resumed = 0;     // upstream handshakes that resumed a kept session
+  std::uint64_t speculative = 0;          // client answered while the upstream handshake ran
+  std::uint64_t speculative_aborted = 0;  // ... and the upstream then failed or did not match
+  std::uint64_t verify_cache_hits = 0;    // upstream chains whose kept verification was used
+  std::uint64_t verify_cache_misses = 0;  // ... verified by OpenSSL
 };
 nlohmann::json to_json(const InterceptStats& stats);
 
@@ -104,12 +117,15 @@ class InterceptService {
   SSL_CTX* upstream_ctx() const { return upstream_ctx_.get(); }
   SSL_CTX* client_leg_ctx() const { return client_leg_ctx_.get(); }
   UpstreamSessions* upstream_sessions() const { return upstream_sessions_.get(); }
+  // Null when the speculative handshake is off.
+  SpeculationHints* speculation_hints() const { return hints_.get(); }
 
   struct Counters {
     std::atomic<std::uint64_t> sessions{0}, intercepted{0}, tunnelled{0}, tunnelled_on_error{0},
         client_rejected{0}, closed_without_data{0}, denied{0}, inspected_plaintext{0}, forged{0},
         forge_errors{0}, forge_ns_total{0}, forge_ns_max{0}, forge_queued{0},
-        forge_wait_ns_total{0}, forge_wait_ns_max{0}, untrusted_upstreams{0}, upstream_resumed{0};
+        forge_wait_ns_total{0}, forge_wait_ns_max{0}, untrusted_upstreams{0}, upstream_resumed{0},
+        speculative{0}, speculative_aborted{0};
   };
   Counters& counters() { return counters_; }
   void record_forge_time(std::uint64_t ns);
@@ -126,6 +142,8 @@ class InterceptService {
   policy::Policy& policy_;
   certs::CertService& certs_;
   std::shared_ptr<UpstreamSessions> upstream_sessions_;
+  std::unique_ptr<SpeculationHints> hints_;
+  std::shared_ptr<VerifyCache> verify_cache_;
   SslCtxPtr upstream_ctx_;
   SslCtxPtr client_leg_ctx_;
   Counters counters_;

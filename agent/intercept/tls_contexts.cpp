@@ -94,6 +94,9 @@ Result<SslCtxPtr> make_upstream_ctx(const TlsContextOptions& options) {
       !UpstreamSessions::attach(ctx.get(), options.upstream_sessions)) {
     return ossl_failure("attach upstream session cache");
   }
+  if (options.verify_cache && !VerifyCache::attach(ctx.get(), options.verify_cache)) {
+    return ossl_failure("attach upstream verification cache");
+  }
   return ctx;
 }
 

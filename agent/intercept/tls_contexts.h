@@ -23,6 +23,7 @@
 #include "agent/intercept/ossl_types.h"
 #include "agent/intercept/tls_endpoint.h"
 #include "agent/intercept/upstream_sessions.h"
+#include "agent/intercept/verify_cache.h"
 
 namespace wb::intercept {
 
@@ -33,6 +34,8 @@ struct TlsContextOptions {
   std::shared_ptr<KeyLog> keylog;               // null: no key log
   // Upstream session resumption (make_upstream_ctx); null: every upstream handshake is full.
   std::shared_ptr<UpstreamSessions> upstream_sessions;
+  // Kept upstream verification results (make_upstream_ctx); null: every chain is verified.
+  std::shared_ptr<VerifyCache> verify_cache;
 };
 
 Result<SslCtxPtr> make_upstream_ctx(const TlsContextOptions& options);

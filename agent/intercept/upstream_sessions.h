@@ -9,11 +9,11 @@
 #include <openssl/ssl.h>
 
 #include <cstddef>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+
+#include "agent/common/lru_map.h"
 
 namespace wb::intercept {
 
@@ -40,11 +40,8 @@ class UpstreamSessions {
   static bool attach(SSL_CTX* ctx, std::shared_ptr<UpstreamSessions> sessions);
 
  private:
-  using Entry = std::pair<std::string, SSL_SESSION*>;
-  const std::size_t capacity_;
   mutable std::mutex mu_;
-  std::list<Entry> lru_;  // front: most recently used
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  LruMap<std::string, SSL_SESSION*> sessions_;  // each holds one reference
 };
 
 }  // namespace wb::intercept

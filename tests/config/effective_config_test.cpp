@@ -64,6 +64,7 @@ TEST(EffectiveConfig, ShowsEveryValueSetAndEveryDefault) {
                                "on_max_sessions",
                                "trust_store",
                                "tunnel_on_error",
+                               "speculative_handshake",
                                "learned_tunnel_ttl",
                                "pinning_window",
                                "sip_malformed",

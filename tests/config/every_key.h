@@ -27,6 +27,7 @@ crl_host = "crl.bridge.example"
 trust_store = "/etc/ssl/my-bundle.pem"
 keylog = "/var/log/wb-keys.txt"
 tunnel_on_error = false
+speculative_handshake = false
 learned_tunnel_ttl = 600
 pinning_window = 0
 sip_malformed = "deny"
