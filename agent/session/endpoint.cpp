@@ -49,8 +49,8 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
     return make_error(std::errc::invalid_argument, "port in '" + std::string(text) + "'");
   }
   Endpoint endpoint;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&endpoint.storage_);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&endpoint.storage_);
+  auto* v4 = &endpoint.storage_.v4;
+  auto* v6 = &endpoint.storage_.v6;
   if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<std::uint16_t>(port));
@@ -65,7 +65,7 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
 
 Endpoint Endpoint::loopback_v4(std::uint16_t port) {
   Endpoint endpoint;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&endpoint.storage_);
+  auto* v4 = &endpoint.storage_.v4;
   v4->sin_family = AF_INET;
   v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   v4->sin_port = htons(port);
@@ -73,39 +73,37 @@ Endpoint Endpoint::loopback_v4(std::uint16_t port) {
 }
 
 std::uint16_t Endpoint::port() const {
-  if (storage_.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (storage_.any.sa_family == AF_INET) {
+    return ntohs(storage_.v4.sin_port);
   }
-  if (storage_.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  if (storage_.any.sa_family == AF_INET6) {
+    return ntohs(storage_.v6.sin6_port);
   }
   return 0;
 }
 
 Endpoint Endpoint::with_port(std::uint16_t port) const {
   Endpoint copy = *this;
-  if (storage_.ss_family == AF_INET) {
-    reinterpret_cast<sockaddr_in*>(&copy.storage_)->sin_port = htons(port);
-  } else if (storage_.ss_family == AF_INET6) {
-    reinterpret_cast<sockaddr_in6*>(&copy.storage_)->sin6_port = htons(port);
+  if (storage_.any.sa_family == AF_INET) {
+    copy.storage_.v4.sin_port = htons(port);
+  } else if (storage_.any.sa_family == AF_INET6) {
+    copy.storage_.v6.sin6_port = htons(port);
   }
   return copy;
 }
 
 socklen_t Endpoint::length() const {
-  if (storage_.ss_family == AF_INET) return sizeof(sockaddr_in);
-  if (storage_.ss_family == AF_INET6) return sizeof(sockaddr_in6);
+  if (storage_.any.sa_family == AF_INET) return sizeof(sockaddr_in);
+  if (storage_.any.sa_family == AF_INET6) return sizeof(sockaddr_in6);
   return 0;
 }
 
 std::string Endpoint::address_string() const {
   char text[INET6_ADDRSTRLEN] = {};
-  if (storage_.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
-              sizeof(text));
-  } else if (storage_.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
-              sizeof(text));
+  if (storage_.any.sa_family == AF_INET) {
+    inet_ntop(AF_INET, &storage_.v4.sin_addr, text, sizeof(text));
+  } else if (storage_.any.sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &storage_.v6.sin6_addr, text, sizeof(text));
   } else {
     return "-";
   }
@@ -119,7 +117,7 @@ std::string Endpoint::to_string() const {
 }
 
 bool operator==(const Endpoint& a, const Endpoint& b) {
-  if (a.storage_.ss_family != b.storage_.ss_family) return false;
+  if (a.storage_.any.sa_family != b.storage_.any.sa_family) return false;
   return std::memcmp(&a.storage_, &b.storage_, a.length()) == 0;
 }
 
