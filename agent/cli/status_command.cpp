@@ -99,7 +99,11 @@ void print_status(const nlohmann::json& s) {
               << "forging        " << number(i, "forged") << " forged ("
               << number(i, "forge_queued") << " off the loop, " << number(i, "forge_errors")
               << " errors), upstream resumed " << number(i, "upstream_resumed")
-              << ", untrusted upstreams " << number(i, "untrusted_upstreams") << "\n";
+              << ", untrusted upstreams " << number(i, "untrusted_upstreams") << "\n"
+              << "speculative    " << number(i, "speculative") << " (aborted "
+              << number(i, "speculative_aborted") << "), upstream verification kept "
+              << number(i, "verify_cache_hits") << ", verified " << number(i, "verify_cache_misses")
+              << "\n";
   }
 
   if (s.contains("certs") && s["certs"].is_object()) {

@@ -14,6 +14,8 @@ InterceptOptions options_from_config(const config::Config& cfg) {
   o.handshake_timeout = cfg.timeouts.handshake;
   o.pinning_window = cfg.pinning_window;
   o.speculative_handshake = cfg.speculative_handshake;
+  // A hint holds a forged certificate: no more of them than the certificate cache may keep.
+  o.speculation_hints = cfg.certs.cache_size;
   o.max_peek_bytes = std::min<std::size_t>(cfg.limits.max_hello_bytes, peek::kMaxPeekBytes);
   o.inspectors.sip_deny_malformed = cfg.sip_malformed == config::SipMalformed::kDeny;
   o.inspectors.block_quic = cfg.block_quic;

@@ -71,9 +71,11 @@ class CertsConfigE2e : public ::testing::Test {
     if (setup_error_.empty()) setup_error_ = start_nginx();
     if (setup_error_.empty()) {
       // Top-level keys first (TOML puts keys after a [table] header into that table). The test
-      // CA is the only trust anchor; pinning_window = 0 so no quick client is ever learned.
+      // CA is the only trust anchor; pinning_window = 0 so no quick client is ever learned; no
+      // speculative handshake, so that a repeated connection asks the certificate cache again.
       std::ofstream(f_->config_path(), std::ios::app)
           << "trust_store = \"" << dir() << "/pki/testca.pem\"\npinning_window = 0\n"
+          << "speculative_handshake = false\n"
           << "[certs]\nmax_validity_days = " << kMaxValidityDays << "\ncache_size = " << kCacheSize
           << "\n";
       auto check = f_->cli("config check");

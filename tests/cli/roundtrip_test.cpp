@@ -92,7 +92,11 @@ const json kStatus = {
       {"forge_queued", 12},
       {"forge_errors", 0},
       {"upstream_resumed", 410},
-      {"untrusted_upstreams", 5}}},
+      {"untrusted_upstreams", 5},
+      {"speculative", 300},
+      {"speculative_aborted", 2},
+      {"verify_cache_hits", 220},
+      {"verify_cache_misses", 8}}},
     {"certs",
      {{"cache",
        {{"hits", 10}, {"misses", 2}, {"evictions", 0}, {"size", 2}, {"capacity", 1024}}}}}};
@@ -134,6 +138,10 @@ TEST_F(CliRoundTrip, Status) {
       << r.out;
   EXPECT_NE(r.out.find("forging        640 forged (12 off the loop, 0 errors), upstream resumed "
                        "410, untrusted upstreams 5\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("speculative    300 (aborted 2), upstream verification kept 220, "
+                       "verified 8\n"),
             std::string::npos)
       << r.out;
   EXPECT_TRUE(last_args("status").is_object());
