@@ -231,8 +231,10 @@ void InterceptHandler::begin_client_leg(SessionIo& io, std::shared_ptr<const cer
     if (phase_ != Phase::kClientHandshake) return;
   }
   client_progress(io);
-  if (phase_ == Phase::kClientHandshake || phase_ == Phase::kDetect)
+  if (phase_ == Phase::kClientHandshake || phase_ == Phase::kDetect) {
     io.resume_reading(Side::kClient);
+    io.submit_now();  // the flight leaves before any other work of this batch
+  }
 }
 
 void InterceptHandler::client_progress(SessionIo& io) {
@@ -307,20 +309,25 @@ bool InterceptHandler::try_speculate(SessionIo& io) {
   if (hints == nullptr) return false;
   auto hint = hints->find(hint_key(), std::chrono::steady_clock::now());
   if (!hint) return false;
-  if (!make_upstream()) {
-    up_.reset();  // the sequential path tries again and handles the error
-    return false;
-  }
   speculative_ = true;
   svc_.counters().speculative.fetch_add(1, std::memory_order_relaxed);
   forged_ = std::move(hint->forged);
   server_alpn_ = std::move(hint->server_alpn);
   upstream_sha256_ = hint->upstream_leaf_sha256;
+  // The connect first, then the client's flight (both handed to the kernel by begin_client_leg),
+  // then the upstream's hello, queued until the connect completes: the client verifies our
+  // flight while the upstream handshake runs.
   if (auto st = io.connect_upstream(); !st) {
     fail(io, CloseMode::kReset, "upstream connect: " + st.error().message());
     return true;
   }
   begin_client_leg(io, nullptr);
+  if (phase_ == Phase::kDone) return true;
+  if (auto st = make_upstream(); !st) {
+    speculation_failed(io, "upstream setup: " + st.error().message());
+    return true;
+  }
+  upstream_progress(io);
   return true;
 }
 

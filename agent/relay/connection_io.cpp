@@ -175,6 +175,10 @@ void ConnectionIo::set_inspection(std::string brief, nlohmann::json detail) {
     worker_.table_.set_inspection(c.entry, std::move(brief), std::move(detail));
 }
 
+void ConnectionIo::submit_now() {
+  worker_.submit_now();
+}
+
 void ConnectionIo::relay_untouched() {
   worker_.slot(index_)->untouched = true;
 }

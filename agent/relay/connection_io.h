@@ -28,6 +28,7 @@ class ConnectionIo final : public SessionIo {
   void set_verdict(session::Verdict verdict, std::string_view reason) override;
   void set_inspection(std::string brief, nlohmann::json detail) override;
   void relay_untouched() override;
+  void submit_now() override;
   Waker waker() override;
 
  private:

@@ -174,6 +174,12 @@ class SessionIo {
   // keeps calling on_data, so a handler keeps forwarding what on_data gives it.
   virtual void relay_untouched() {}
 
+  // ---- latency ----
+  // Sends and connects go to the kernel when the worker has handled every event of its current
+  // batch. This hands them over now: for bytes a peer waits on (a handshake flight) before more
+  // work in the same call. Not pure: without it they leave a little later, nothing is lost.
+  virtual void submit_now() {}
+
   // ---- other threads ----
   // A Waker for this connection (see Waker). Not pure: a test double that never wakes its
   // handler needs no override (the default Waker drops every post).
