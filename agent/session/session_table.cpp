@@ -105,7 +105,7 @@ void SessionTable::close(SessionEntry* entry, std::string_view reason) {
     auto found = entries_.find(entry->id());
     if (found == entries_.end()) return;
     if (!reason.empty()) entry->reason_ = std::string(reason);
-    record = record_locked(*entry);
+    record = record_locked(*entry, /*with_detail=*/false);
     owned = std::move(found->second);
     entries_.erase(found);
     const auto client = per_client_.find(owned->client_.address_string());
@@ -157,7 +157,7 @@ std::size_t SessionTable::inspection_bytes(const SessionEntry* entry) const {
   return entry->brief_.capacity() + entry->detail_.capacity();
 }
 
-SessionRecord SessionTable::record_locked(const SessionEntry& entry) const {
+SessionRecord SessionTable::record_locked(const SessionEntry& entry, bool with_detail) const {
   SessionRecord record;
   record.id = entry.id_;
   record.client = entry.client_;
@@ -173,7 +173,7 @@ SessionRecord SessionTable::record_locked(const SessionEntry& entry) const {
   record.last_activity =
       Clock::time_point(Clock::duration(entry.last_activity_.load(std::memory_order_relaxed)));
   record.inspector_brief = entry.brief_;
-  if (!entry.detail_.empty()) {
+  if (with_detail && !entry.detail_.empty()) {
     record.inspector_detail =
         nlohmann::json::parse(entry.detail_, nullptr, /*allow_exceptions=*/false);
   }
