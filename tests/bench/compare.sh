@@ -210,6 +210,7 @@ measure_round() {  # cfg round
     fi
     bulk "$cfg" "$r"
     ttfb "$cfg" "$r" "$ttfb_rate" "$ttfb_s"
+    ((r > 1)) || ttfb_phases "$cfg" "$r" "$ttfb_rate" "$(((ttfb_s + 2) / 3))"
     ((quick || r > 1)) || cps "$cfg" "$r" 400 256 cps_reuse
     echo "  $cfg: $(awk -F'\t' -v c="$cfg" -v r="$r" '$1 == c && $2 == r && $3 ~ /^(cps|bulk_mbps|cpu_ms_per_conn|cpu_s_per_gb)$/ {printf "%s=%s ", $3, $4}' "$dir/results.tsv")" >&2
   fi

@@ -123,7 +123,21 @@ ttfb() {  # cfg round rate seconds: open-loop TTFB samples (pooled over the roun
   fresh_ports "$(awk -v r="$3" -v s="$4" 'BEGIN {printf "%d", r * s * 10 + 100}')"
   timeout 200 ip netns exec "$P-c" python3 "$here/tests/bench/compare/ttfb.py" \
     --addr "$(cfg_addr "$cfg")" --cafile "$bundle" --rate "$3" --seconds "$4" >"$dir/ttfb.json" || true
-  python3 - "$cfg" "$2" "$dir/results.tsv" "$dir/ttfb-$cfg.txt" "$dir/ttfb.json" <<'PY'
+  ttfb_record "$cfg" "$2" "$dir/ttfb-$cfg.txt"
+}
+
+# Where the TTFB goes: a shorter open-loop run timing connect, handshake and first byte apart
+# (ttfb.py --phases; its samples are not pooled into the headline figure, see ttfb.py).
+ttfb_phases() {  # cfg round rate seconds
+  local cfg=$1
+  fresh_ports "$(awk -v r="$3" -v s="$4" 'BEGIN {printf "%d", r * s * 10 + 100}')"
+  timeout 200 ip netns exec "$P-c" python3 "$here/tests/bench/compare/ttfb.py" --phases \
+    --addr "$(cfg_addr "$cfg")" --cafile "$bundle" --rate "$3" --seconds "$4" >"$dir/ttfb.json" || true
+  ttfb_record "$cfg" "$2" /dev/null
+}
+
+ttfb_record() {  # cfg round samples-file: $dir/ttfb.json into results.tsv (and the samples)
+  python3 - "$1" "$2" "$dir/results.tsv" "$3" "$dir/ttfb.json" <<'PY'
 import json, sys
 cfg, rnd, tsv, samples, result = sys.argv[1:6]
 try:
@@ -133,8 +147,10 @@ except ValueError:
 with open(samples, "a") as f:
     f.writelines(f"{s:.3f}\n" for s in r["samples"])
 with open(tsv, "a") as f:
-    f.write(f"{cfg}\t{rnd}\tttfb_errors\t{r['errors']}\n{cfg}\t{rnd}\tttfb_client_cpu\t{r['client_cpu_share']}\n")
-    for phase, ms in (r.get("phase_p50_ms") or {}).items():
+    phases = r.get("phase_p50_ms") or {}
+    if not any(v is not None for v in phases.values()):
+        f.write(f"{cfg}\t{rnd}\tttfb_errors\t{r['errors']}\n{cfg}\t{rnd}\tttfb_client_cpu\t{r['client_cpu_share']}\n")
+    for phase, ms in phases.items():
         if ms is not None:
             f.write(f"{cfg}\t{rnd}\tttfb_{phase}_p50\t{ms:.3f}\n")
 if r["errors"]:

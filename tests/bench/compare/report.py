@@ -235,7 +235,7 @@ def main():
             notes.append(f"- **{cfg} FAILED its check** in {len(f['failed'])} round(s): {f['failed'][0].replace('_', ' ')}")
         if f["cps_all"]:
             notes.append(f"- {cfg}: conns/s per round {', '.join(f['cps_all'])} (answered {', '.join(f['conns_ok'])}); "
-                         f"TTFB samples {f['n_ttfb']}, errors (timeouts) {f['ttfb_errors']}, client CPU share {f['client_cpu']}"
+                         f"TTFB samples {f['n_ttfb']}, errors (timeouts) {f['ttfb_errors']}, client CPU share {fmt(f['client_cpu'], 3)}"
                          + (f"; TTFB phases p50 (connect / TLS handshake / request to first byte) {' / '.join(fmt(x, 2) for x in f['phases'])} ms"
                             if any(x is not None for x in f["phases"]) else "")
                          + (f"; SYNs dropped by the bridge's listeners {', '.join(f['syn_drops'])}" if f["syn_drops"] else "")
