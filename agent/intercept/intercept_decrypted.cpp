@@ -17,6 +17,10 @@ void InterceptHandler::read_client_plaintext(SessionIo& io) {
   const Progress p = down_->read(client_plain_);
   if (!flush(io, Side::kClient)) return;
   if (ended(p)) client_closed_ = true;
+  // Speculative, the upstream still handshaking: what the client sends is held, up to what
+  // detection could use; then it waits (confirm_speculation resumes it).
+  if (!upstream_done_ && client_plain_.size() >= svc_.options().max_peek_bytes)
+    io.pause_reading(Side::kClient);
 }
 
 void InterceptHandler::read_server_plaintext(SessionIo& io) {

@@ -357,6 +357,7 @@ void InterceptHandler::confirm_speculation(SessionIo& io) {
   }
   read_server_plaintext(io);  // data (or tickets) the server sent right after its handshake
   if (phase_ != Phase::kDetect) return;
+  io.resume_reading(Side::kClient);  // paused if it sent more than detection holds
   io.set_first_bytes_timeout(svc_.options().server_first_timeout);
   try_detect(io, false);
 }

@@ -145,16 +145,29 @@ class HandlerTest : public ::testing::Test {
     X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx_.get()),
                         certs_->issuer(certs::IssuerRole::trusted).cert());
     SSL_CTX_set_verify(client_ctx_.get(), SSL_VERIFY_PEER, nullptr);
-    client_ = TlsEndpoint::create(client_ctx_.get(), Role::kClient).value();
-    SSL_set_tlsext_host_name(client_->ssl(), "www.example.test");
-    const auto alpn = alpn_wire({"h2", "http/1.1"});
-    SSL_set_alpn_protos(client_->ssl(), alpn.data(), static_cast<unsigned>(alpn.size()));
     // The real server.
     server_ctx_ = make_client_leg_ctx({}).value();
+    make_peers({"h2", "http/1.1"}, "h2");
+  }
+
+  // A fresh client (offering `alpn`) and server (choosing `server_alpn`).
+  void make_peers(const std::vector<std::string>& alpn, const std::string& server_alpn) {
+    client_ = TlsEndpoint::create(client_ctx_.get(), Role::kClient).value();
+    SSL_set_tlsext_host_name(client_->ssl(), "www.example.test");
+    const auto wire = alpn_wire(alpn);
+    SSL_set_alpn_protos(client_->ssl(), wire.data(), static_cast<unsigned>(wire.size()));
     server_ = TlsEndpoint::create(server_ctx_.get(), Role::kServer).value();
-    ASSERT_TRUE(
-        configure_client_leg(*server_, {leaf_.cert.get(), leaf_.key.get(), nullptr, "h2", {}})
-            .ok());
+    ASSERT_TRUE(configure_client_leg(*server_,
+                                     {leaf_.cert.get(), leaf_.key.get(), nullptr, server_alpn, {}})
+                    .ok());
+  }
+  // The same client again, on a new connection (new peers, relay double and handler).
+  void new_connection(const std::vector<std::string>& alpn, const std::string& server_alpn) {
+    handler_.reset();
+    io_ = std::make_unique<FakeIo>(info_);
+    handler_ = std::make_unique<InterceptHandler>(*svc_, info_);
+    handler_->on_start(*io_);
+    make_peers(alpn, server_alpn);
   }
   void TearDown() override {
     handler_.reset();
@@ -263,6 +276,57 @@ TEST_F(HandlerTest, InterceptsAndHandsHttp2ToTheHttpsInspector) {
   ASSERT_TRUE(client_->write(bytes_of(preface)).ok());
   pump();
   EXPECT_EQ(read_all(*server_), preface);  // still relaying after the release
+}
+
+// A client that comes back (same server, SNI, ALPN list): answered from the hint its first
+// connection left, before the upstream is even connected; what it then sends is held (reading
+// paused beyond what detection could use) until the upstream has verified, then forwarded.
+TEST_F(HandlerTest, SpeculativeClientLegRunsBeforeTheUpstreamAndHoldsTheClientsBytes) {
+  new_connection({"http/1.1"}, "http/1.1");
+  pump();
+  ASSERT_TRUE(client_->handshake_done()) << client_->failure().reason;
+  EXPECT_EQ(svc_->stats().speculative, 0u);
+
+  new_connection({"http/1.1"}, "http/1.1");
+  client_->handshake();
+  std::vector<std::uint8_t> hello(client_->output().begin(), client_->output().end());
+  client_->consume_output();
+  handler_->on_data(*io_, Side::kClient, hello);
+  EXPECT_EQ(svc_->stats().speculative, 1u);
+  ASSERT_TRUE(io_->connect_requested);
+  ASSERT_FALSE(io_->connected);
+  const auto flight = io_->take(Side::kClient);  // ServerHello .. Finished, at once
+  ASSERT_FALSE(flight.empty());
+  const auto upstream_hello = io_->take(Side::kServer);  // queued for when the connect completes
+  ASSERT_FALSE(upstream_hello.empty());
+  client_->feed(flight);
+  ASSERT_EQ(client_->handshake(), Progress::kDone) << client_->failure().reason;
+  EXPECT_EQ(client_->alpn(), "http/1.1");
+  EXPECT_EQ(SSL_get_verify_result(client_->ssl()), X509_V_OK);
+
+  const std::string body(100 * 1024, 'x');  // more than detection holds (max_peek_bytes)
+  const std::string request =
+      "POST /upload HTTP/1.1\r\nHost: www.example.test\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  ASSERT_TRUE(client_->write(bytes_of(request)).ok());
+  std::vector<std::uint8_t> records(client_->output().begin(), client_->output().end());
+  client_->consume_output();
+  handler_->on_data(*io_, Side::kClient, records);
+  EXPECT_TRUE(io_->paused[static_cast<int>(Side::kClient)]);
+  EXPECT_TRUE(io_->take(Side::kServer).empty());  // not a byte before the upstream verified
+  EXPECT_FALSE(io_->closed);
+
+  // The upstream connects and completes its handshake: the held request goes to the server.
+  io_->connected = true;
+  handler_->on_upstream_connected(*io_);
+  server_->feed(upstream_hello);
+  server_->handshake();
+  pump();
+  EXPECT_FALSE(io_->paused[static_cast<int>(Side::kClient)]);
+  EXPECT_EQ(read_all(*server_), request);
+  EXPECT_EQ(svc_->stats().speculative_aborted, 0u);
+  EXPECT_EQ(io_->verdict, session::Verdict::kIntercept);
+  EXPECT_NE(io_->reason.find("speculative handshake"), std::string::npos) << io_->reason;
 }
 
 // The session table gets the inspector's state at most every inspection_publish_every while bytes
