@@ -186,7 +186,7 @@ void InterceptHandler::start_tunnel(SessionIo& io, Protocol label, Verdict verdi
   }
   // Bytes queued before the upstream is connected go out once it is (SessionIo::send).
   auto first = std::move(first_);
-  first_ = {};
+  std::vector<std::uint8_t>().swap(first_);  // `first_ = {}` would keep its capacity
   if (!first.empty()) relay_raw(io, Side::kClient, first);
   if (phase_ != Phase::kRaw) return;
   // Nothing to look at any more: the relay may move the bytes itself (splice, no copy through

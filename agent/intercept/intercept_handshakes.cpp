@@ -225,7 +225,7 @@ void InterceptHandler::begin_client_leg(SessionIo& io, std::shared_ptr<const cer
   phase_ = Phase::kClientHandshake;
   // From here on the client gets our bytes: no tunnel on error for this connection any more.
   down_->feed(first_);
-  first_ = {};
+  std::vector<std::uint8_t>().swap(first_);  // `first_ = {}` would keep its capacity
   if (upstream_done_) {
     read_server_plaintext(io);  // a server may already have sent data (or tickets)
     if (phase_ != Phase::kClientHandshake) return;
