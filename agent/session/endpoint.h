@@ -40,11 +40,14 @@ class Endpoint {
  private:
   // Only the two families it can hold, not a sockaddr_storage: 28 bytes instead of 128. Every
   // session carries about seven (session table entry, relay slot, handler), ~700 bytes apiece
-  // otherwise. Zero-filled: operator== compares the bytes.
+  // otherwise. Zero-filled: operator== compares the bytes. The largest member comes first, since
+  // `{}` initialises only a union's first member: with `sockaddr` (16 bytes) first, an IPv6
+  // endpoint's scope id was left indeterminate and two equal endpoints could compare unequal
+  // (fuzz_endpoint found it).
   union Storage {
-    sockaddr any;
-    sockaddr_in v4;
     sockaddr_in6 v6;
+    sockaddr_in v4;
+    sockaddr any;
   } storage_{};
 };
 static_assert(sizeof(Endpoint) == sizeof(sockaddr_in6));
