@@ -314,20 +314,21 @@ bool InterceptHandler::try_speculate(SessionIo& io) {
   forged_ = std::move(hint->forged);
   server_alpn_ = std::move(hint->server_alpn);
   upstream_sha256_ = hint->upstream_leaf_sha256;
-  // The connect first, then the client's flight (both handed to the kernel by begin_client_leg),
-  // then the upstream's hello, queued until the connect completes: the client verifies our
-  // flight while the upstream handshake runs.
-  if (auto st = io.connect_upstream(); !st) {
-    fail(io, CloseMode::kReset, "upstream connect: " + st.error().message());
-    return true;
-  }
+  // The client's flight first (handed to the kernel by begin_client_leg): the client verifies
+  // it while the upstream connects and handshakes; then the connect, and the upstream's hello
+  // queued until it completes.
   begin_client_leg(io, nullptr);
   if (phase_ == Phase::kDone) return true;
+  if (auto st = io.connect_upstream(); !st) {
+    speculation_failed(io, "upstream connect: " + st.error().message());
+    return true;
+  }
   if (auto st = make_upstream(); !st) {
     speculation_failed(io, "upstream setup: " + st.error().message());
     return true;
   }
   upstream_progress(io);
+  io.submit_now();
   return true;
 }
 

@@ -161,13 +161,16 @@ Status configure_client_leg(TlsEndpoint& client_leg, const ClientLegParams& para
   if (params.cert == nullptr || params.key == nullptr) {
     return make_error(std::errc::invalid_argument, "client leg needs a certificate and key");
   }
-  if (SSL_use_certificate(ssl, params.cert) != 1 || SSL_use_PrivateKey(ssl, params.key) != 1 ||
-      SSL_check_private_key(ssl) != 1) {
-    return ossl_failure("install forged certificate");
+  // One call: leaf, key (checked against the leaf once; separate SSL_use_certificate,
+  // SSL_use_PrivateKey and SSL_check_private_key compared them twice) and chain.
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  if (chain == nullptr || (params.issuer != nullptr && sk_X509_push(chain, params.issuer) == 0)) {
+    sk_X509_free(chain);
+    return ossl_failure("issuer chain");
   }
-  if (params.issuer != nullptr && SSL_add1_chain_cert(ssl, params.issuer) != 1) {
-    return ossl_failure("add issuer to chain");
-  }
+  const int installed = SSL_use_cert_and_key(ssl, params.cert, params.key, chain, /*override=*/1);
+  sk_X509_free(chain);  // SSL_use_cert_and_key took its own references
+  if (installed != 1) return ossl_failure("install forged certificate");
   client_leg.set_alpn_to_select(params.alpn);
   client_leg.set_ocsp_staple(params.ocsp_staple);
   return {};
