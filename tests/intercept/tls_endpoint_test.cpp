@@ -10,6 +10,7 @@
 
 #include "agent/intercept/tls_contexts.h"
 #include "tests/intercept/test_pki.h"
+#include "tests/intercept/tls_pump.h"
 #include "tests/support/process.h"
 
 namespace wb::intercept {
@@ -33,23 +34,7 @@ struct Pki {
   ~Pki() { std::filesystem::remove_all(dir); }
 };
 
-// Moves ciphertext both ways until neither side produces more; returns false if a side failed.
-void pump(TlsEndpoint& a, TlsEndpoint& b) {
-  for (int round = 0; round < 50; ++round) {
-    bool moved = false;
-    for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-      auto out = from->output();
-      if (!out.empty()) {
-        to->feed(out);
-        from->consume_output();
-        moved = true;
-      }
-    }
-    if (!a.handshake_done()) a.handshake();
-    if (!b.handshake_done()) b.handshake();
-    if (!moved && a.output().empty() && b.output().empty()) return;
-  }
-}
+using test::pump;
 
 struct Legs {
   std::unique_ptr<TlsEndpoint> client;  // our upstream leg (client role)

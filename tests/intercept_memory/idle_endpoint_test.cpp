@@ -11,6 +11,7 @@
 #include "agent/intercept/tls_contexts.h"
 #include "agent/intercept/tls_endpoint.h"
 #include "tests/intercept/test_pki.h"
+#include "tests/intercept/tls_pump.h"
 
 namespace wb::intercept {
 namespace {
@@ -24,23 +25,7 @@ T must(Result<T> r) {
   return std::move(r).value();
 }
 
-// Moves ciphertext both ways until neither side produces more, driving unfinished handshakes.
-void pump(TlsEndpoint& a, TlsEndpoint& b) {
-  for (int round = 0; round < 50; ++round) {
-    bool moved = false;
-    for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-      const auto out = from->output();
-      if (!out.empty()) {
-        to->feed(out);
-        from->consume_output();
-        moved = true;
-      }
-    }
-    if (!a.handshake_done()) a.handshake();
-    if (!b.handshake_done()) b.handshake();
-    if (!moved) return;
-  }
-}
+using test::pump;
 
 Bytes text(const std::string& s) {
   return Bytes(s.begin(), s.end());
