@@ -295,11 +295,8 @@ void InterceptHandler::drop_hint() {
 
 void InterceptHandler::keep_hint() {
   auto* hints = svc_.speculation_hints();
-  // Only a verified upstream (its SHA-256 was taken) and a trusted forged certificate.
-  if (hints == nullptr || !forged_ || forged_->issuer != certs::IssuerRole::trusted ||
-      upstream_sha256_ == std::array<std::uint8_t, 32>{}) {
-    return;
-  }
+  // Only a verified upstream (its SHA-256 was taken); put() keeps trusted certificates only.
+  if (hints == nullptr || upstream_sha256_ == std::array<std::uint8_t, 32>{}) return;
   hints->put(hint_key(), SpeculationHint{forged_, upstream_sha256_, server_alpn_},
              std::chrono::steady_clock::now());
 }

@@ -29,10 +29,13 @@ std::string chain_key(X509_STORE_CTX* ctx) {
   };
   X509* leaf = X509_STORE_CTX_get0_cert(ctx);
   if (leaf == nullptr || !add_cert(leaf)) return {};
-  // libssl passes the whole peer chain, leaf included, as the untrusted certificates.
+  // libssl passes the whole peer chain, leaf first, as the untrusted certificates: the leaf is
+  // hashed once (a SHA-256 of its DER on every upstream handshake).
   STACK_OF(X509)* sent = X509_STORE_CTX_get0_untrusted(ctx);
   for (int i = 0; i < sk_X509_num(sent); ++i) {
-    if (!add_cert(sk_X509_value(sent, i))) return {};
+    X509* cert = sk_X509_value(sent, i);
+    if (i == 0 && cert == leaf) continue;
+    if (!add_cert(cert)) return {};
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
   key.push_back('\0');
