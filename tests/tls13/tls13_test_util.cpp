@@ -46,7 +46,7 @@ Bytes seal_inner(tls13::Suite suite, const tls13::Secret& secret, std::uint64_t 
 }
 
 Bytes seal_typed(tls13::Suite suite, const tls13::Secret& secret, std::uint64_t seq,
-                 std::uint8_t type, std::span<const std::uint8_t> content) {
+                 std::uint8_t type, const Bytes& content) {
   Bytes inner(content.begin(), content.end());
   inner.push_back(type);
   return seal_inner(suite, secret, seq, inner);

@@ -31,7 +31,7 @@ Bytes seal_inner(tls13::Suite suite, const tls13::Secret& secret, std::uint64_t 
                  std::span<const std::uint8_t> inner);
 // A record of `type` carrying `content` (no padding).
 Bytes seal_typed(tls13::Suite suite, const tls13::Secret& secret, std::uint64_t seq,
-                 std::uint8_t type, std::span<const std::uint8_t> content);
+                 std::uint8_t type, const Bytes& content);
 
 // Reads until the layer stops producing plaintext; `last` is the final progress.
 Bytes read_all(RecordLayer& layer, Progress& last, std::size_t chunk = 16384);
