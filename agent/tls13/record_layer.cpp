@@ -11,13 +11,11 @@
 namespace wb::tls13 {
 namespace {
 
-constexpr std::uint8_t kTypeChangeCipherSpec = 20;
 constexpr std::uint8_t kTypeAlert = 21;
 constexpr std::uint8_t kTypeHandshake = 22;
 constexpr std::uint8_t kTypeApplicationData = 23;
 constexpr std::size_t kMaxPlaintext = std::size_t{1} << 14;
 constexpr std::size_t kMaxCiphertext = RecordBoundaries::kMaxRecordLength;
-constexpr std::size_t kMaxInner = kMaxCiphertext - kTagLen;  // content + type + padding
 
 std::array<std::uint8_t, kHeaderLen> header_for(std::size_t body_len) {
   return {kTypeApplicationData, 0x03, 0x03, static_cast<std::uint8_t>(body_len >> 8),
