@@ -136,13 +136,18 @@ RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std:
       // TLSInnerPlaintext: content || type || zeros; the type is the last non-zero byte.
       std::size_t end = inner_len;
       while (end > 0 && dest[end - 1] == 0) --end;
-      if (end == 0) return fail(kUnexpectedMessage, "all-zero inner plaintext");
+      if (end == 0) return fail(kUnexpectedMessage, "all-zero inner plaintext");  // all zeros
       const std::uint8_t type = dest[end - 1];
       const std::span<std::uint8_t> content = dest.first(end - 1);
-      if (content.size() > kMaxPlaintext) return fail(kRecordOverflow);
+      // Rejected records leave no plaintext behind, in the caller's buffer either.
+      const auto reject = [&](int alert, const char* why) {
+        OPENSSL_cleanse(dest.data(), dest.size());
+        return fail(alert, why);
+      };
+      if (content.size() > kMaxPlaintext) return reject(kRecordOverflow, "plaintext over 2^14");
       // RFC 8446 5.1: handshake messages must not be interleaved with other record types.
       if (type != kTypeHandshake && !handshake_.empty()) {
-        return fail(kUnexpectedMessage, "record interleaved with a split handshake message");
+        return reject(kUnexpectedMessage, "record interleaved with a split handshake message");
       }
       if (type == kTypeApplicationData) {
         if (dest.data() == pending_.data()) {
@@ -239,8 +244,7 @@ bool RecordLayer::seal(std::uint8_t type, std::span<const std::uint8_t> content)
   const std::span<std::uint8_t> body = std::span(out_).subspan(at + kHeaderLen, body_len);
   if (!write_.aead.seal(suite_, write_.keys, write_.seq, header, content, type, body)) {
     out_.resize(at);
-    failed_ = true;
-    failure_ = {Failure::Kind::kAlertSent, kInternalError, "record encryption failed"};
+    fail(kInternalError, "record encryption failed");
     return false;
   }
   ++write_.seq;
@@ -270,17 +274,22 @@ bool RecordLayer::update_key(Direction& d) {
 
 RecordLayer::Progress RecordLayer::fail(int alert, const std::string& why) {
   if (failed_) return Progress::kFailed;
+  // Set first: sealing the alert can fail in turn (sequence number exhausted) and must not
+  // recurse back here.
+  failed_ = true;
   // The alert goes out under the current write key, unless close_notify already ended our side.
+  bool sent = false;
   if (!close_sent_) {
     const std::array<std::uint8_t, 2> record = {2, static_cast<std::uint8_t>(alert)};  // fatal
-    seal(kTypeAlert, record);
+    sent = seal(kTypeAlert, record);
   }
-  failed_ = true;
   failure_ = {Failure::Kind::kAlertSent, alert,
-              "alert " + alert_name(alert) + " sent" + (why.empty() ? "" : " (" + why + ")")};
+              "alert " + alert_name(alert) + (sent ? " sent" : " not sent") +
+                  (why.empty() ? "" : " (" + why + ")")};
   if (!pending_.empty()) OPENSSL_cleanse(pending_.data(), pending_.size());
   pending_.clear();
   pending_off_ = 0;
+  if (!handshake_.empty()) OPENSSL_cleanse(handshake_.data(), handshake_.size());
   handshake_.clear();
   return Progress::kFailed;
 }

@@ -258,6 +258,12 @@ TEST_P(Tls13RecordLayer, SequenceNumbersNeverWrap) {
   ASSERT_TRUE(c->write(Bytes{1}).ok());
   EXPECT_EQ(c->key_updates(), 1u);
   EXPECT_EQ(c->write_seq(), 1u);
+  // A handoff at 2^64 - 1 cannot even send the KeyUpdate: the write fails, nothing loops.
+  auto worn = test::make_layer(test::fixed_handoff(suite(), true, 0, UINT64_MAX));
+  EXPECT_FALSE(worn->write(Bytes{1}).ok());
+  EXPECT_EQ(worn->failure().alert, 80);
+  EXPECT_EQ(worn->failure().reason.rfind("alert internal_error not sent", 0), 0u);
+  EXPECT_TRUE(worn->output().empty());
   // Read side: the record at 2^64 - 1 would need a nonce the sequence cannot advance past.
   auto s = server(UINT64_MAX);
   expect_alert_sent(*s, record(UINT64_MAX, kAppData, {1}), 80);
