@@ -19,6 +19,12 @@
 
 namespace wb::tls13 {
 
+// What the coordinator hands over when it frees an endpoint's SSL object. Valid only when: the
+// SSL has consumed every complete record it was fed (SSL_read returned WANT_READ, no partial
+// record in its read BIO) and has nothing left in its write BIO; both ciphertext streams are at a
+// record boundary (RecordBoundaries::at_boundary()); the seqs count the records each side sent
+// under its application traffic key (NewSessionTickets included); and no KeyUpdate happened on
+// the connection yet (the key log only reports the *_TRAFFIC_SECRET_0 secrets).
 struct Handoff {
   Suite suite;
   bool is_client;          // role of OUR side
