@@ -15,6 +15,7 @@
 #include "agent/common/result.h"
 #include "agent/tls13/key_schedule.h"
 #include "agent/tls13/record_aead.h"
+#include "agent/tls13/record_protection.h"
 #include "agent/tls13/suite.h"
 
 namespace wb::tls13 {
@@ -41,55 +42,45 @@ struct RecordLayerOptions {
   std::uint64_t key_update_after = std::uint64_t{1} << 24;
 };
 
-class RecordLayer {
+class RecordLayer final : public RecordProtection {
  public:
-  enum class Progress : std::uint8_t {
-    kWantMore,  // needs more ciphertext (flush output() first)
-    kDone,      // plaintext produced
-    kClosed,    // the peer sent close_notify
-    kFailed,    // see failure()
-  };
-  struct Failure {
-    enum class Kind : std::uint8_t { kNone, kAlertReceived, kAlertSent, kPeerClosed };
-    Kind kind = Kind::kNone;
-    int alert = -1;
-    std::string reason;  // "alert bad_record_mac sent", "alert decode_error received", ...
-  };
+  using Progress = RecordProtection::Progress;
+  using Failure = RecordProtection::Failure;
 
   // Derives both directions' key and IV (HKDF-Expand-Label); the handoff's secrets move in.
   static Result<std::unique_ptr<RecordLayer>> create(Handoff handoff,
                                                      RecordLayerOptions options = {});
-  ~RecordLayer();
+  ~RecordLayer() override;
   RecordLayer(const RecordLayer&) = delete;
   RecordLayer& operator=(const RecordLayer&) = delete;
 
   // ---- network side ----
-  void feed(std::span<const std::uint8_t> ciphertext);
+  void feed(std::span<const std::uint8_t> ciphertext) override;
   // The peer's FIN: reads end (kClosed after close_notify, else kFailed/kPeerClosed once the
   // buffered complete records are read).
-  void feed_eof();
+  void feed_eof() override;
   // Ciphertext for the peer, valid until consume_output() or the next write/read/shutdown.
-  std::span<const std::uint8_t> output() const { return out_; }
-  void consume_output() { out_.clear(); }
+  std::span<const std::uint8_t> output() const override { return out_; }
+  void consume_output() override { out_.clear(); }
 
   // ---- TLS ----
   // Fills `out` from its start with the plaintext of at most one record; kDone when got > 0.
-  Progress read_into(std::span<std::uint8_t> out, std::size_t& got);
+  Progress read_into(std::span<std::uint8_t> out, std::size_t& got) override;
   // Encrypts all of `plaintext` in records of at most 2^14 bytes.
-  Status write(std::span<const std::uint8_t> plaintext);
+  Status write(std::span<const std::uint8_t> plaintext) override;
   // Queues close_notify (idempotent). write() afterwards is an error.
-  void shutdown();
+  void shutdown() override;
 
   // Gives back the grown buffers and the cipher contexts when drained (call when idle).
-  void release_buffers();
+  void release_buffers() override;
   // Bytes the buffers hold allocated (not counting the cipher contexts).
-  std::size_t buffer_capacity() const;
+  std::size_t buffer_capacity() const override;
   // Whether an EVP_CIPHER_CTX is allocated now (none after release_buffers() until traffic).
   bool holds_cipher_contexts() const {
     return read_.aead.holds_context() || write_.aead.holds_context();
   }
 
-  const Failure& failure() const { return failure_; }
+  const Failure& failure() const override { return failure_; }
   // KeyUpdates done, both directions (ours sent plus the peer's received).
   std::uint64_t key_updates() const { return key_updates_; }
   std::uint64_t read_seq() const { return read_.seq; }
