@@ -1,0 +1,51 @@
+// Seals and opens one TLS 1.2 AEAD record body (RFC 5246 6.2.3.3): additional data is
+// seq_num(8) || type(1) || version 0x0303(2) || plaintext length(2). AES-GCM (RFC 5288 3): nonce =
+// 4-byte salt || 8-byte explicit nonce, and the explicit nonce leads the record body (we send the
+// sequence number there, as OpenSSL does; any value from the peer is accepted). ChaCha20-Poly1305
+// (RFC 7905 2): nonce = 12-byte IV XOR the left-padded sequence number, nothing explicit. The
+// EVP_CIPHER_CTX is made on first use and keyed once, so a busy direction pays a nonce set per
+// record; release() gives it back when idle.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "agent/tls12/suite.h"
+
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+
+namespace wb::tls12 {
+
+class RecordAead {
+ public:
+  RecordAead() = default;
+  ~RecordAead();
+  RecordAead(const RecordAead&) = delete;
+  RecordAead& operator=(const RecordAead&) = delete;
+
+  void release();
+  bool holds_context() const { return ctx_ != nullptr; }
+
+  // Body bytes a record of `plaintext_len` takes: explicit nonce + plaintext + tag.
+  static std::size_t body_len(const SuiteParams& suite, std::size_t plaintext_len) {
+    return suite.explicit_nonce_len + plaintext_len + kTagLen;
+  }
+
+  // out (body_len bytes) = explicit nonce || encrypt(content) || tag. No overlap.
+  bool seal(const SuiteParams& suite, const DirectionKeys& keys, std::uint64_t seq,
+            std::uint8_t type, std::span<const std::uint8_t> content, std::span<std::uint8_t> out);
+  // out (body.size() - explicit - tag bytes) = decrypt(body); false when the tag does not verify
+  // (out is then cleansed). body and out may overlap only when out starts at the ciphertext.
+  bool open(const SuiteParams& suite, const DirectionKeys& keys, std::uint64_t seq,
+            std::uint8_t type, std::span<const std::uint8_t> body, std::span<std::uint8_t> out);
+
+ private:
+  bool prepare(const SuiteParams& suite, const DirectionKeys& keys,
+               std::span<const std::uint8_t, kNonceLen> nonce, bool encrypt);
+
+  EVP_CIPHER_CTX* ctx_ = nullptr;
+  bool keyed_ = false;
+  bool keyed_encrypt_ = false;
+};
+
+}  // namespace wb::tls12

@@ -1,0 +1,104 @@
+// TLS 1.2 record protection for a connection whose handshake OpenSSL already did, AEAD suites
+// only (RFC 5246 6.2, 7.2, 7.4.1.1; RFC 5288, 5289, 7905): the coordinator frees the SSL object
+// of an idle intercepted connection and hands the master secret, randoms, suite and sequence
+// numbers to a RecordLayer, which keeps the tls13::RecordProtection byte-transform contract.
+// Post-handshake rules: application data flows; warning alerts are ignored except close_notify;
+// a HelloRequest (we are the client) is answered with a warning no_renegotiation; any other
+// handshake message or a ChangeCipherSpec ends the connection with a fatal alert (we never
+// renegotiate: there is no handshake state left). Nothing throws; every input is bounded.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "agent/common/result.h"
+#include "agent/tls12/record_aead.h"
+#include "agent/tls12/suite.h"
+#include "agent/tls13/record_protection.h"
+
+namespace wb::tls12 {
+
+// What the coordinator hands over when it frees an endpoint's SSL object. Valid only when the
+// SSL consumed every complete record it was fed and has nothing left in its write BIO, both
+// ciphertext streams are at a record boundary, and the seqs count the records each side sent
+// since its ChangeCipherSpec (its Finished was seq 0, so right after the handshake both are 1).
+struct Handoff {
+  std::uint16_t cipher_suite;                                // SSL_CIPHER_get_protocol_id
+  bool is_client;                                            // role of OUR side
+  std::array<std::uint8_t, kMasterSecretLen> master_secret;  // SSL_SESSION_get_master_key
+  std::array<std::uint8_t, kRandomLen> client_random;        // SSL_get_client_random
+  std::array<std::uint8_t, kRandomLen> server_random;        // SSL_get_server_random
+  std::uint64_t read_seq;   // next record seq expected from the peer
+  std::uint64_t write_seq;  // next seq we send
+};
+
+class RecordLayer final : public tls13::RecordProtection {
+ public:
+  using Progress = tls13::RecordProtection::Progress;
+  using Failure = tls13::RecordProtection::Failure;
+
+  // Derives the key block (PRF with the suite's hash); the handoff's master secret is wiped.
+  // Unsupported suites are refused.
+  static Result<std::unique_ptr<RecordLayer>> create(Handoff handoff);
+  ~RecordLayer() override;
+
+  void feed(std::span<const std::uint8_t> ciphertext) override;
+  void feed_eof() override;
+  std::span<const std::uint8_t> output() const override { return out_; }
+  void consume_output() override { out_.clear(); }
+
+  Progress read_into(std::span<std::uint8_t> out, std::size_t& got) override;
+  Status write(std::span<const std::uint8_t> plaintext) override;
+  void shutdown() override;
+
+  void release_buffers() override;
+  std::size_t buffer_capacity() const override;
+  bool holds_cipher_contexts() const {
+    return read_.aead.holds_context() || write_.aead.holds_context();
+  }
+  const Failure& failure() const override { return failure_; }
+
+  std::uint64_t read_seq() const { return read_.seq; }
+  std::uint64_t write_seq() const { return write_.seq; }
+  // HelloRequests answered with no_renegotiation.
+  std::uint64_t hello_requests() const { return hello_requests_; }
+
+ private:
+  struct Direction {
+    DirectionKeys keys;
+    std::uint64_t seq = 0;
+    RecordAead aead;
+  };
+  explicit RecordLayer(const Handoff& handoff, const SuiteParams& suite);
+
+  Progress read_record(std::span<std::uint8_t> out, std::size_t& got, bool& again);
+  Progress take_pending(std::span<std::uint8_t> out, std::size_t& got);
+  bool handle_alert(std::span<const std::uint8_t> content);
+  bool handle_handshake(std::span<const std::uint8_t> content);
+  bool seal(std::uint8_t type, std::span<const std::uint8_t> content);
+  Progress fail(int alert, const std::string& why = {});
+
+  SuiteParams suite_;
+  bool is_client_;
+  bool eof_ = false;
+  bool close_received_ = false;
+  bool close_sent_ = false;
+  bool failed_ = false;
+  std::uint8_t handshake_got_ = 0;  // bytes of a handshake message header split across records
+  std::array<std::uint8_t, 4> handshake_{};
+  std::uint64_t hello_requests_ = 0;
+  Direction read_;
+  Direction write_;
+  std::vector<std::uint8_t> in_;  // ciphertext fed and not yet read, from in_off_
+  std::size_t in_off_ = 0;
+  std::vector<std::uint8_t> out_;      // ciphertext for the peer
+  std::vector<std::uint8_t> pending_;  // plaintext of one record the caller's buffer could not hold
+  std::size_t pending_off_ = 0;
+  Failure failure_;
+};
+
+}  // namespace wb::tls12
