@@ -12,9 +12,10 @@ namespace {
 constexpr std::uint8_t kNewSessionTicket = 4;
 constexpr std::uint8_t kKeyUpdate = 24;
 constexpr std::size_t kMessageHeader = 4;  // HandshakeType, uint24 length
-// Largest post-handshake message body we reassemble. A NewSessionTicket is a few hundred bytes
-// in practice; its ticket may be up to 2^16-1 and extensions add a little.
-constexpr std::size_t kMaxMessageBody = std::size_t{64} * 1024;
+// Largest post-handshake message body we reassemble: the largest legal NewSessionTicket
+// (RFC 8446 4.6.1: lifetime 4, age_add 4, nonce 1+255, ticket 2+(2^16-1), extensions
+// 2+(2^16-2)). A real one is a few hundred bytes; refusing a legal one would end the connection.
+constexpr std::size_t kMaxMessageBody = 4 + 4 + 1 + 255 + 2 + 65535 + 2 + 65534;
 
 }  // namespace
 
@@ -31,6 +32,11 @@ bool RecordLayer::handle_handshake(std::span<const std::uint8_t> content) {
     const std::uint8_t type = handshake_[at];
     const std::size_t length = (std::size_t{handshake_[at + 1]} << 16) |
                                (std::size_t{handshake_[at + 2]} << 8) | handshake_[at + 3];
+    // Judged by its header: nothing but a ticket (client role) or a KeyUpdate is ever buffered.
+    if (type != kKeyUpdate && !(type == kNewSessionTicket && is_client_)) {
+      fail(kUnexpectedMessage, "post-handshake message type " + std::to_string(type));
+      return false;
+    }
     if (length > kMaxMessageBody) {
       fail(kIllegalParameter, "handshake message of " + std::to_string(length) + " bytes");
       return false;

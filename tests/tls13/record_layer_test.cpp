@@ -184,11 +184,27 @@ TEST_P(Tls13RecordLayer, TicketsAreDiscardedByAClientWhereverTheyAreSplit) {
        test::seal_typed(suite(), server_secret, 1, kAppData, {'x'})}));
   EXPECT_TRUE(test::read_all(*c2, last).empty());
   EXPECT_EQ(c2->failure().alert, 10);
-  // A message above the 64 KiB reassembly bound is refused from its header.
+  // A message longer than the largest legal ticket (131,338 bytes) is refused from its header.
   auto c3 = client();
-  c3->feed(test::seal_typed(suite(), server_secret, 0, kHandshake, {4, 1, 0, 1}));
+  c3->feed(test::seal_typed(suite(), server_secret, 0, kHandshake, {4, 2, 2, 0}));
   EXPECT_TRUE(test::read_all(*c3, last).empty());
   EXPECT_EQ(c3->failure().alert, 47);
+  // A legal ticket of 100,000 bytes across seven records is read and dropped.
+  {
+    Bytes big = {4, 0x01, 0x86, 0xa0};  // NewSessionTicket, length 100,000
+    big.resize(4 + 100000, 0x5a);
+    auto c5 = client();
+    std::uint64_t seq = 0;
+    for (std::size_t at = 0; at < big.size(); at += 16384) {
+      const std::size_t n = std::min<std::size_t>(16384, big.size() - at);
+      c5->feed(test::seal_typed(suite(), server_secret, seq++, kHandshake,
+                                Bytes(big.begin() + static_cast<std::ptrdiff_t>(at),
+                                      big.begin() + static_cast<std::ptrdiff_t>(at + n))));
+    }
+    c5->feed(test::seal_typed(suite(), server_secret, seq, kAppData, {'o', 'k'}));
+    EXPECT_EQ(test::read_all(*c5, last), (Bytes{'o', 'k'}));
+    EXPECT_EQ(c5->failure().kind, RecordLayer::Failure::Kind::kNone);
+  }
   // A post-handshake CertificateRequest (we never offer post_handshake_auth).
   auto c4 = client();
   c4->feed(test::seal_typed(suite(), server_secret, 0, kHandshake, {13, 0, 0, 1, 0}));
