@@ -30,8 +30,8 @@ std::string alert_name(int alert) {
 
 }  // namespace
 
-RecordLayer::RecordLayer(const Handoff& handoff, const SuiteParams& suite)
-    : suite_(suite), is_client_(handoff.is_client) {
+RecordLayer::RecordLayer(const Handoff& handoff, const SuiteParams& suite, Options options)
+    : suite_(suite), is_client_(handoff.is_client), options_(options) {
   read_.seq = handoff.read_seq;
   write_.seq = handoff.write_seq;
 }
@@ -40,7 +40,7 @@ RecordLayer::~RecordLayer() {
   if (!pending_.empty()) OPENSSL_cleanse(pending_.data(), pending_.size());
 }
 
-Result<std::unique_ptr<RecordLayer>> RecordLayer::create(Handoff handoff) {
+Result<std::unique_ptr<RecordLayer>> RecordLayer::create(Handoff handoff, Options options) {
   const auto suite = suite_params(handoff.cipher_suite);
   if (!suite) {
     OPENSSL_cleanse(handoff.master_secret.data(), handoff.master_secret.size());
@@ -48,7 +48,7 @@ Result<std::unique_ptr<RecordLayer>> RecordLayer::create(Handoff handoff) {
                                                     std::to_string(handoff.cipher_suite) +
                                                     " is not an AEAD suite we implement");
   }
-  std::unique_ptr<RecordLayer> rl(new RecordLayer(handoff, *suite));
+  std::unique_ptr<RecordLayer> rl(new RecordLayer(handoff, *suite, options));
   DirectionKeys& client = handoff.is_client ? rl->write_.keys : rl->read_.keys;
   DirectionKeys& server = handoff.is_client ? rl->read_.keys : rl->write_.keys;
   Status st = derive_key_block(*suite, handoff.master_secret, handoff.client_random,
@@ -246,10 +246,10 @@ bool RecordLayer::handle_handshake(std::span<const std::uint8_t> content) {
       fail(tls13::kUnexpectedMessage, "HelloRequest sent to the server");
       return false;
     }
-    // RFC 5246 7.4.1.1: a client that does not renegotiate may answer with a warning
-    // no_renegotiation; the connection continues under the current keys.
+    // RFC 5246 7.4.1.1: a client that does not renegotiate may ignore it or answer with a
+    // warning no_renegotiation; either way the connection continues under the current keys.
     ++hello_requests_;
-    if (!close_sent_) {
+    if (options_.hello_request == HelloRequestPolicy::kDecline && !close_sent_) {
       const std::array<std::uint8_t, 2> alert = {kLevelWarning, kNoRenegotiation};
       if (!seal(kTypeAlert, alert)) return false;
     }

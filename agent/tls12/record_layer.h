@@ -3,7 +3,7 @@
 // of an idle intercepted connection and hands the master secret, randoms, suite and sequence
 // numbers to a RecordLayer, which keeps the tls13::RecordProtection byte-transform contract.
 // Post-handshake rules: application data flows; warning alerts are ignored except close_notify;
-// a HelloRequest (we are the client) is answered with a warning no_renegotiation; any other
+// a HelloRequest (we are the client) is ignored or declined (see HelloRequestPolicy); any other
 // handshake message or a ChangeCipherSpec ends the connection with a fatal alert (we never
 // renegotiate: there is no handshake state left). Nothing throws; every input is bounded.
 #pragma once
@@ -36,6 +36,16 @@ struct Handoff {
   std::uint64_t write_seq;  // next seq we send
 };
 
+// What our client side does with a server's HelloRequest (RFC 5246 7.4.1.1: the client "MAY"
+// ignore it or answer with a warning no_renegotiation). OpenSSL servers (every version up to 3.x,
+// ssl3_read_bytes) turn that warning into a fatal handshake_failure, so declining kills exactly
+// the connection the server wanted to keep; ignoring leaves the server on its current keys.
+enum class HelloRequestPolicy : std::uint8_t { kIgnore, kDecline };
+
+struct Options {
+  HelloRequestPolicy hello_request = HelloRequestPolicy::kIgnore;
+};
+
 class RecordLayer final : public tls13::RecordProtection {
  public:
   using Progress = tls13::RecordProtection::Progress;
@@ -43,7 +53,7 @@ class RecordLayer final : public tls13::RecordProtection {
 
   // Derives the key block (PRF with the suite's hash); the handoff's master secret is wiped.
   // Unsupported suites are refused.
-  static Result<std::unique_ptr<RecordLayer>> create(Handoff handoff);
+  static Result<std::unique_ptr<RecordLayer>> create(Handoff handoff, Options options = {});
   ~RecordLayer() override;
 
   void feed(std::span<const std::uint8_t> ciphertext) override;
@@ -64,7 +74,7 @@ class RecordLayer final : public tls13::RecordProtection {
 
   std::uint64_t read_seq() const { return read_.seq; }
   std::uint64_t write_seq() const { return write_.seq; }
-  // HelloRequests answered with no_renegotiation.
+  // HelloRequests received (ignored or declined).
   std::uint64_t hello_requests() const { return hello_requests_; }
 
  private:
@@ -73,7 +83,7 @@ class RecordLayer final : public tls13::RecordProtection {
     std::uint64_t seq = 0;
     RecordAead aead;
   };
-  explicit RecordLayer(const Handoff& handoff, const SuiteParams& suite);
+  RecordLayer(const Handoff& handoff, const SuiteParams& suite, Options options);
 
   Progress read_record(std::span<std::uint8_t> out, std::size_t& got, bool& again);
   Progress take_pending(std::span<std::uint8_t> out, std::size_t& got);
@@ -84,6 +94,7 @@ class RecordLayer final : public tls13::RecordProtection {
 
   SuiteParams suite_;
   bool is_client_;
+  Options options_;
   bool eof_ = false;
   bool close_received_ = false;
   bool close_sent_ = false;

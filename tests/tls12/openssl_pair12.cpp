@@ -1,0 +1,173 @@
+#include "tests/tls12/openssl_pair12.h"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+
+#include "tests/intercept/test_pki.h"
+
+namespace wb::test {
+namespace {
+
+const CertAndKey& ec_identity() {
+  static const CertAndKey ca = make_ca("wirebump tls12 test CA");
+  static const CertAndKey leaf = make_leaf(ca, "tls12.test", {"tls12.test"});
+  return leaf;
+}
+
+// The test PKI makes EC keys only; ECDHE_RSA and RSA key exchange need an RSA certificate. The
+// client does not verify it (SSL_VERIFY_NONE), so a self-signed one is enough.
+const CertAndKey& rsa_identity() {
+  static const CertAndKey id = [] {
+    CertAndKey c;
+    c.key.reset(EVP_RSA_gen(2048));
+    c.cert.reset(X509_new());
+    X509_set_version(c.cert.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(c.cert.get()), 1);
+    X509_gmtime_adj(X509_getm_notBefore(c.cert.get()), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(c.cert.get()), 86400);
+    X509_NAME* name = X509_get_subject_name(c.cert.get());
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("tls12-rsa.test"), -1, -1, 0);
+    X509_set_issuer_name(c.cert.get(), name);
+    X509_set_pubkey(c.cert.get(), c.key.get());
+    X509_sign(c.cert.get(), c.key.get(), EVP_sha256());
+    return c;
+  }();
+  return id;
+}
+
+}  // namespace
+
+void Tls12Pair::on_message(int write_p, int /*version*/, int content_type, const void* /*buf*/,
+                           size_t /*len*/, SSL* ssl, void* /*arg*/) {
+  auto* s = static_cast<Side*>(SSL_get_app_data(ssl));
+  if (s == nullptr || write_p != 1) return;
+  // OpenSSL reports a record's header before the message in it, so the CCS record itself is
+  // not counted and the Finished after it is the first (seq 0).
+  if (content_type == SSL3_RT_HEADER && s->ccs_written) ++s->written_after_ccs;
+  if (content_type == SSL3_RT_CHANGE_CIPHER_SPEC) {
+    s->ccs_written = true;
+    s->written_after_ccs = 0;
+  }
+}
+
+void Tls12Pair::info(const SSL* ssl, int where, int ret) {
+  auto* s = static_cast<Side*>(SSL_get_app_data(ssl));
+  if (s != nullptr && (where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT) {
+    s->alert_received = ret & 0xff;
+    s->alert_level = (ret >> 8) & 0xff;
+  }
+}
+
+Tls12Pair::Tls12Pair(const char* cipher_list, ServerKey key) {
+  client_ctx_ = SSL_CTX_new(TLS_client_method());
+  server_ctx_ = SSL_CTX_new(TLS_server_method());
+  for (SSL_CTX* ctx : {client_ctx_, server_ctx_}) {
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    EXPECT_EQ(SSL_CTX_set_cipher_list(ctx, cipher_list), 1) << cipher_list;
+    SSL_CTX_set_info_callback(ctx, info);
+    SSL_CTX_set_msg_callback(ctx, on_message);
+  }
+  const CertAndKey& id = key == ServerKey::kRsa ? rsa_identity() : ec_identity();
+  EXPECT_EQ(SSL_CTX_use_certificate(server_ctx_, id.cert.get()), 1);
+  EXPECT_EQ(SSL_CTX_use_PrivateKey(server_ctx_, id.key.get()), 1);
+  for (bool client : {true, false}) {
+    Side& s = side(client);
+    s.ssl = SSL_new(client ? client_ctx_ : server_ctx_);
+    s.in = BIO_new(BIO_s_mem());
+    s.out = BIO_new(BIO_s_mem());
+    SSL_set_bio(s.ssl, s.in, s.out);
+    SSL_set_app_data(s.ssl, &s);
+    if (client) {
+      SSL_set_connect_state(s.ssl);
+      SSL_set_tlsext_host_name(s.ssl, "tls12.test");
+    } else {
+      SSL_set_accept_state(s.ssl);
+    }
+  }
+}
+
+Tls12Pair::~Tls12Pair() {
+  SSL_free(client_.ssl);
+  SSL_free(server_.ssl);
+  SSL_CTX_free(client_ctx_);
+  SSL_CTX_free(server_ctx_);
+  ERR_clear_error();
+}
+
+bool Tls12Pair::handshake() {
+  // ClientHello; the server's flight; the client's key exchange, CCS and Finished; the
+  // server's (ticket,) CCS and Finished.
+  const bool ok = SSL_do_handshake(client_.ssl) == -1 && (flush(true), true) &&
+                  SSL_do_handshake(server_.ssl) == -1 && (flush(false), true) &&
+                  SSL_do_handshake(client_.ssl) == -1 && (flush(true), true) &&
+                  SSL_do_handshake(server_.ssl) == 1 && (flush(false), true) &&
+                  SSL_do_handshake(client_.ssl) == 1;
+  EXPECT_TRUE(ok) << "TLS 1.2 handshake";
+  EXPECT_EQ(SSL_version(client_.ssl), TLS1_2_VERSION);
+  return ok;
+}
+
+Bytes Tls12Pair::take_output(bool client) {
+  Bytes out;
+  std::uint8_t buf[16384];
+  BIO* bio = side(client).out;
+  for (int n; (n = BIO_read(bio, buf, sizeof buf)) > 0;) out.insert(out.end(), buf, buf + n);
+  return out;
+}
+
+void Tls12Pair::give_input(bool client, std::span<const std::uint8_t> bytes) {
+  if (bytes.empty()) return;
+  EXPECT_EQ(BIO_write(side(client).in, bytes.data(), static_cast<int>(bytes.size())),
+            static_cast<int>(bytes.size()));
+}
+
+void Tls12Pair::flush(bool from_client) {
+  give_input(!from_client, take_output(from_client));
+}
+
+Bytes Tls12Pair::read(bool client, int& error) {
+  Bytes out;
+  std::uint8_t buf[16384];
+  for (;;) {
+    const int n = SSL_read(side(client).ssl, buf, sizeof buf);
+    if (n <= 0) {
+      error = SSL_get_error(side(client).ssl, n);
+      return out;
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+}
+
+bool Tls12Pair::write(bool client, std::span<const std::uint8_t> plaintext) {
+  return SSL_write(side(client).ssl, plaintext.data(), static_cast<int>(plaintext.size())) ==
+         static_cast<int>(plaintext.size());
+}
+
+std::optional<tls12::Handoff> Tls12Pair::handoff(bool client) {
+  Side& s = side(client);
+  int error = 0;
+  EXPECT_TRUE(read(client, error).empty()) << "no unread data at the handoff";
+  EXPECT_EQ(error, SSL_ERROR_WANT_READ);
+  flush(client);
+  tls12::Handoff h{};
+  h.cipher_suite = SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(s.ssl));
+  h.is_client = client;
+  if (SSL_SESSION_get_master_key(SSL_get_session(s.ssl), h.master_secret.data(),
+                                 h.master_secret.size()) != h.master_secret.size() ||
+      SSL_get_client_random(s.ssl, h.client_random.data(), h.client_random.size()) !=
+          h.client_random.size() ||
+      SSL_get_server_random(s.ssl, h.server_random.data(), h.server_random.size()) !=
+          h.server_random.size()) {
+    return std::nullopt;
+  }
+  h.read_seq = side(!client).written_after_ccs;
+  h.write_seq = s.written_after_ccs;
+  SSL_free(s.ssl);
+  s.ssl = nullptr;
+  return h;
+}
+
+}  // namespace wb::test
