@@ -166,7 +166,10 @@ class BridgeIntercept : public ::testing::Test {
     return nullptr;
   }
   // Polls `wirebump sessions --json` until a session to `sni` with `protocol` is live.
-  json live_session(const std::string& sni, const std::string& protocol) {
+  // A live session to `sni` with `protocol` whose record mentions `showing` ("": anything). The
+  // inspector's state reaches the table 250 ms after it starts, or when the session turns quiet.
+  json live_session(const std::string& sni, const std::string& protocol,
+                    const std::string& showing = "") {
     json hit;
     eventually(
         [&] {
@@ -174,7 +177,8 @@ class BridgeIntercept : public ::testing::Test {
           auto j = json::parse(r.out, nullptr, false);
           if (!j.is_object()) return false;
           for (const auto& s : j.value("sessions", json::array())) {
-            if (s.value("sni", "") == sni && s.value("protocol", "") == protocol) {
+            if (s.value("sni", "") == sni && s.value("protocol", "") == protocol &&
+                contains(s.dump(), showing)) {
               hit = s;
               return true;
             }
@@ -343,7 +347,7 @@ TEST_F(BridgeIntercept, SipOverTlsDetectedAsSipsOn5061And443) {
         "-connect " +
             target + " -servername " + sni + " -CAfile " + env->issuer_pem,
         "sips_" + sni);
-    auto session = live_session(sni, "sips");
+    auto session = live_session(sni, "sips", "REGISTER");
     ASSERT_FALSE(session.is_null())
         << target << " " << f().cli("sessions --json").out << agent_log();
     EXPECT_EQ(session.value("verdict", ""), "intercept") << session.dump();

@@ -178,8 +178,10 @@ TEST_F(InterceptE2E, SipOverTlsIsDetectedAsSips) {
              "Content-Length: 0\\r\\n\\r\\n",
              3, "-CAfile " + issuer_file_);
   });
-  seen = live_session(
-      [](const session::SessionRecord& r) { return r.protocol == session::Protocol::kSips; });
+  // The inspector's state reaches the table when the session turns quiet (1 s here).
+  seen = live_session([](const session::SessionRecord& r) {
+    return r.protocol == session::Protocol::kSips && contains(r.inspector_brief, "REGISTER");
+  });
   client.join();
   ASSERT_TRUE(seen.has_value()) << logs();
   EXPECT_EQ(seen->sni, "sip.example.test");
