@@ -103,7 +103,9 @@ void print_status(const nlohmann::json& s) {
               << "speculative    " << number(i, "speculative") << " (aborted "
               << number(i, "speculative_aborted") << "), upstream verification kept "
               << number(i, "verify_cache_hits") << ", verified " << number(i, "verify_cache_misses")
-              << "\n";
+              << "\n"
+              << "compacted      " << number(i, "compacted")
+              << " TLS legs (quiet sessions on wirebump's record layer)\n";
   }
 
   if (s.contains("certs") && s["certs"].is_object()) {

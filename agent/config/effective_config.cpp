@@ -52,6 +52,7 @@ toml::table effective_config(const Config& c) {
       {"trust_store", c.trust_store.string()},
       {"tunnel_on_error", c.tunnel_on_error},
       {"speculative_handshake", c.speculative_handshake},
+      {"compact_idle_sessions", c.compact_idle_sessions},
       {"learned_tunnel_ttl", seconds(c.learned_tunnel_ttl)},
       {"pinning_window", seconds(c.pinning_window)},
       {"sip_malformed", std::string(to_string(c.sip_malformed))},

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "agent/common/log.h"
+#include "agent/common/memory_release.h"
 #include "agent/control/listen_socket.h"
 #include "agent/daemon/agent_parts.h"
 #include "agent/daemon/control_handlers.h"
@@ -185,10 +186,19 @@ Result<std::unique_ptr<Agent>> Agent::start(const config::Config& cfg, AgentOpti
 }
 
 int Agent::serve(StopSignals& signals) {
+  std::uint64_t compacted = 0;
   while (true) {
     if (auto signo = signals.wait(std::chrono::seconds(1))) {
       spdlog::info("signal {}: stopping", *signo);
       return *signo;
+    }
+    // Sessions compacted in the last second freed their OpenSSL state: hand the pages back
+    // (here, on the main thread, not on a worker a session waits on).
+    const Parts& p = *parts_;
+    if (p.interception && p.interception->service) {
+      const std::uint64_t now = p.interception->service->stats().compacted;
+      if (now != compacted) release_free_memory();
+      compacted = now;
     }
   }
 }

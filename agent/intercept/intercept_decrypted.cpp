@@ -156,6 +156,16 @@ void InterceptHandler::finish_decrypted(SessionIo& io) {
     fail(io, CloseMode::kGraceful, "closed by both sides");
 }
 
+void InterceptHandler::compact(TlsEndpoint& leg, const char* which) {
+  if (leg.compacted()) return;
+  std::string_view why;
+  if (leg.compact(why)) {
+    svc_.counters().compacted.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    spdlog::debug("{} {} leg stays on OpenSSL: {}", dst_.to_string(), which, why);
+  }
+}
+
 void InterceptHandler::make_inspector(SessionIo& /*io*/, Protocol label, bool alpn_h2) {
   auto options = svc_.options().inspectors;
   options.block_quic = svc_.block_quic();

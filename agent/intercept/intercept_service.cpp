@@ -14,6 +14,7 @@ InterceptOptions options_from_config(const config::Config& cfg) {
   o.handshake_timeout = cfg.timeouts.handshake;
   o.pinning_window = cfg.pinning_window;
   o.speculative_handshake = cfg.speculative_handshake;
+  o.compact_idle_sessions = cfg.compact_idle_sessions;
   // A hint holds a forged certificate: no more of them than the certificate cache may keep.
   o.speculation_hints = cfg.certs.cache_size;
   o.max_peek_bytes = std::min<std::size_t>(cfg.limits.max_hello_bytes, peek::kMaxPeekBytes);
@@ -27,6 +28,7 @@ Result<std::unique_ptr<InterceptService>> InterceptService::create(InterceptOpti
                                                                    certs::CertService& certs) {
   TlsContextOptions tls;
   tls.trust_store = options.trust_store;
+  tls.compact_idle = options.compact_idle_sessions;
   if (!options.keylog.empty()) {
     auto log = KeyLog::open(options.keylog);
     if (!log) return log.error();
@@ -108,6 +110,7 @@ InterceptStats InterceptService::stats() const {
   s.upstream_resumed = counters_.upstream_resumed.load();
   s.speculative = counters_.speculative.load();
   s.speculative_aborted = counters_.speculative_aborted.load();
+  s.compacted = counters_.compacted.load();
   if (verify_cache_) {
     s.verify_cache_hits = verify_cache_->hits();
     s.verify_cache_misses = verify_cache_->misses();
@@ -137,7 +140,8 @@ nlohmann::json to_json(const InterceptStats& s) {
           {"speculative", s.speculative},
           {"speculative_aborted", s.speculative_aborted},
           {"verify_cache_hits", s.verify_cache_hits},
-          {"verify_cache_misses", s.verify_cache_misses}};
+          {"verify_cache_misses", s.verify_cache_misses},
+          {"compacted", s.compacted}};
 }
 
 }  // namespace wb::intercept

@@ -56,6 +56,8 @@ struct InterceptOptions {
   bool speculative_handshake = true;
   std::size_t speculation_hints = 4096;
   std::chrono::seconds speculation_ttl{600};
+  // Quiet TLS 1.3 sessions leave OpenSSL for wirebump's record layer (TlsEndpoint::compact).
+  bool compact_idle_sessions = true;
   // Upstream verification successes kept (verify_cache.h); 0: every chain is verified.
   std::size_t verify_cache = 4096;
   std::chrono::seconds verify_cache_ttl{300};
@@ -91,6 +93,7 @@ struct InterceptStats {
   std::uint64_t speculative_aborted = 0;  // ... and the upstream then failed or did not match
   std::uint64_t verify_cache_hits = 0;    // upstream chains whose kept verification was used
   std::uint64_t verify_cache_misses = 0;  // ... verified by OpenSSL
+  std::uint64_t compacted = 0;  // TLS legs handed from OpenSSL to the record layer when quiet
 };
 nlohmann::json to_json(const InterceptStats& stats);
 
@@ -125,7 +128,7 @@ class InterceptService {
         client_rejected{0}, closed_without_data{0}, denied{0}, inspected_plaintext{0}, forged{0},
         forge_errors{0}, forge_ns_total{0}, forge_ns_max{0}, forge_queued{0},
         forge_wait_ns_total{0}, forge_wait_ns_max{0}, untrusted_upstreams{0}, upstream_resumed{0},
-        speculative{0}, speculative_aborted{0};
+        speculative{0}, speculative_aborted{0}, compacted{0};
   };
   Counters& counters() { return counters_; }
   void record_forge_time(std::uint64_t ns);

@@ -4,27 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/intercept/ossl_types.h"
+#include "agent/intercept/tls_endpoint.h"
+
 namespace wb::intercept {
-
-namespace {
-
-void free_keylog(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
-                 void* /*argp*/) {
-  delete static_cast<std::shared_ptr<KeyLog>*>(ptr);
-}
-
-int keylog_index() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_keylog);
-  return index;
-}
-
-void keylog_callback(const SSL* ssl, const char* line) {
-  auto* holder = static_cast<std::shared_ptr<KeyLog>*>(
-      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), keylog_index()));
-  if (holder != nullptr && *holder) (*holder)->write_line(line);
-}
-
-}  // namespace
 
 Result<std::shared_ptr<KeyLog>> KeyLog::open(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -55,13 +38,15 @@ void KeyLog::write_line(std::string_view line) {
 }
 
 Status KeyLog::attach(SSL_CTX* ctx, std::shared_ptr<KeyLog> log) {
-  auto* holder = new std::shared_ptr<KeyLog>(std::move(log));
-  if (SSL_CTX_set_ex_data(ctx, keylog_index(), holder) != 1) {
-    delete holder;
+  if (!keep_with_ctx(ctx, std::move(log))) {
     return make_error(std::errc::not_enough_memory, "attach key log");
   }
-  SSL_CTX_set_keylog_callback(ctx, &keylog_callback);
+  SSL_CTX_set_keylog_callback(ctx, &TlsEndpoint::keylog_callback);
   return {};
+}
+
+void KeyLog::write_for(const SSL_CTX* ctx, std::string_view line) {
+  if (auto* log = kept_with_ctx<KeyLog>(ctx)) log->write_line(line);
 }
 
 }  // namespace wb::intercept

@@ -24,6 +24,9 @@ class KeyLog {
   // Makes every connection on `ctx` write its secrets here (keeps `log` alive with the ctx).
   // Call once per context.
   static Status attach(SSL_CTX* ctx, std::shared_ptr<KeyLog> log);
+  // Writes `line` to the log attached to `ctx`, if any (from the context's key-log callback,
+  // TlsEndpoint::keylog_callback, which also feeds compaction).
+  static void write_for(const SSL_CTX* ctx, std::string_view line);
 
  private:
   KeyLog(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}

@@ -64,6 +64,10 @@ Status common_setup(SSL_CTX* ctx, const TlsContextOptions& options) {
   // Idle sessions give their read/write buffers back (memory per idle session).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (options.keylog) WB_TRY(KeyLog::attach(ctx, options.keylog));
+  if (options.compact_idle) {
+    SSL_CTX_set_keylog_callback(ctx, &TlsEndpoint::keylog_callback);
+    SSL_CTX_set_msg_callback(ctx, &TlsEndpoint::msg_callback);
+  }
   return {};
 }
 

@@ -36,6 +36,9 @@ struct TlsContextOptions {
   std::shared_ptr<UpstreamSessions> upstream_sessions;
   // Kept upstream verification results (make_upstream_ctx); null: every chain is verified.
   std::shared_ptr<VerifyCache> verify_cache;
+  // Endpoints track what TlsEndpoint::compact() needs (the traffic secrets and record counts,
+  // through the key-log and message callbacks); false: they always stay on OpenSSL.
+  bool compact_idle = false;
 };
 
 Result<SslCtxPtr> make_upstream_ctx(const TlsContextOptions& options);

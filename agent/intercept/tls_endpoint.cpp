@@ -3,7 +3,10 @@
 #include <openssl/buffer.h>
 
 #include <climits>
+#include <new>
 #include <utility>
+
+#include "agent/intercept/keylog.h"
 
 namespace wb::intercept {
 
@@ -100,6 +103,25 @@ TlsEndpoint* TlsEndpoint::from(const SSL* ssl) {
   return static_cast<TlsEndpoint*>(SSL_get_app_data(ssl));
 }
 
+void TlsEndpoint::keylog_callback(const SSL* ssl, const char* line) {
+  auto* self = from(ssl);
+  if (self != nullptr && self->tracker_) self->tracker_->note_keylog_line(line);
+  KeyLog::write_for(SSL_get_SSL_CTX(ssl), line);
+}
+
+void TlsEndpoint::msg_callback(int write_p, int /*version*/, int content_type, const void* buf,
+                               std::size_t len, SSL* ssl, void* /*arg*/) {
+  auto* self = from(ssl);
+  if (self == nullptr) return;
+  // Made at the first record (before any secret is logged). Without memory the endpoint simply
+  // stays on OpenSSL: compact() needs a tracker that saw every record.
+  if (!self->tracking_started_) {
+    self->tracking_started_ = true;
+    self->tracker_.reset(new (std::nothrow) HandoffTracker());
+  }
+  if (self->tracker_) self->tracker_->note_message(write_p != 0, content_type, buf, len);
+}
+
 void TlsEndpoint::info_callback(const SSL* ssl, int where, int ret) {
   if ((where & SSL_CB_ALERT) == 0) return;
   auto* self = from(ssl);
@@ -114,6 +136,10 @@ void TlsEndpoint::info_callback(const SSL* ssl, int where, int ret) {
 }
 
 void TlsEndpoint::feed(std::span<const std::uint8_t> ciphertext) {
+  if (record_) {
+    record_->feed(ciphertext);
+    return;
+  }
   if (ciphertext.empty() || !ensure_bios()) return;  // out of memory: the next read fails
   while (!ciphertext.empty()) {
     const int n = static_cast<int>(std::min<std::size_t>(ciphertext.size(), INT_MAX));
@@ -125,10 +151,12 @@ void TlsEndpoint::feed(std::span<const std::uint8_t> ciphertext) {
 
 void TlsEndpoint::feed_eof() {
   eof_fed_ = true;
+  if (record_) record_->feed_eof();
   if (rbio_ != nullptr) BIO_set_mem_eof_return(rbio_, 0);  // else made with it (ensure_bios)
 }
 
 std::span<const std::uint8_t> TlsEndpoint::output() const {
+  if (record_) return record_->output();
   if (wbio_ == nullptr) return {};
   char* data = nullptr;
   const long n = BIO_get_mem_data(wbio_, &data);
@@ -175,6 +203,10 @@ bool TlsEndpoint::ensure_bios() {
 }
 
 void TlsEndpoint::release_buffers() {
+  if (record_) {
+    record_->release_buffers();
+    return;
+  }
   // Only when both are drained: ciphertext not yet fed to OpenSSL, or not yet sent, stays.
   // OpenSSL's own record buffers are given back by SSL_MODE_RELEASE_BUFFERS (tls_contexts).
   // During the handshake the SSL buffers its flight in a BIO pushed onto ours: leave it be.
@@ -187,10 +219,15 @@ void TlsEndpoint::release_buffers() {
 }
 
 std::size_t TlsEndpoint::buffer_capacity() const {
+  if (record_) return record_->buffer_capacity();
   return bio_capacity(rbio_) + bio_capacity(wbio_);
 }
 
 void TlsEndpoint::consume_output() {
+  if (record_) {
+    record_->consume_output();
+    return;
+  }
   if (wbio_ != nullptr) (void)BIO_reset(wbio_);
 }
 
@@ -268,7 +305,8 @@ TlsEndpoint::Progress TlsEndpoint::read(std::vector<std::uint8_t>& out, std::siz
     p = read_into(std::span<std::uint8_t>(out).subspan(old, want), got);
     out.resize(old + got);
     total += got;
-    if (got < want) break;  // nothing more now, the end, or a failure
+    // Nothing more now, the end, or a failure (a compacted endpoint reads one record per call).
+    if (p != Progress::kDone) break;
   }
   // Data first; an end or failure after it shows on the next call.
   return total > 0 ? Progress::kDone : p;
@@ -276,6 +314,7 @@ TlsEndpoint::Progress TlsEndpoint::read(std::vector<std::uint8_t>& out, std::siz
 
 TlsEndpoint::Progress TlsEndpoint::read_into(std::span<std::uint8_t> out, std::size_t& got) {
   got = 0;
+  if (record_) return compacted_read(out, got);
   if (failure_.kind != TlsFailure::Kind::kNone || !ensure_bios()) return Progress::kFailed;
   while (got < out.size()) {
     std::size_t n = 0;
@@ -296,6 +335,7 @@ TlsEndpoint::Progress TlsEndpoint::read_into(std::span<std::uint8_t> out, std::s
 
 Status TlsEndpoint::write(std::span<const std::uint8_t> plaintext) {
   if (!handshake_done_) return make_error(std::errc::not_connected, "TLS write before handshake");
+  if (record_) return record_->write(plaintext);
   if (!ensure_bios()) return make_error(std::errc::not_enough_memory, failure_.reason);
   while (!plaintext.empty()) {
     std::size_t written = 0;
@@ -309,6 +349,10 @@ Status TlsEndpoint::write(std::span<const std::uint8_t> plaintext) {
 }
 
 void TlsEndpoint::shutdown() {
+  if (record_) {
+    record_->shutdown();
+    return;
+  }
   if (!handshake_done_ || (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) != 0) return;
   if (!ensure_bios()) return;
   ERR_clear_error();
@@ -317,6 +361,7 @@ void TlsEndpoint::shutdown() {
 }
 
 std::string TlsEndpoint::alpn() const {
+  if (!ssl_) return negotiated_alpn_;
   const unsigned char* data = nullptr;
   unsigned int len = 0;
   SSL_get0_alpn_selected(ssl_.get(), &data, &len);
@@ -324,11 +369,82 @@ std::string TlsEndpoint::alpn() const {
 }
 
 std::string_view TlsEndpoint::version() const {
-  return SSL_get_version(ssl_.get());
+  return ssl_ ? SSL_get_version(ssl_.get()) : "TLSv1.3";  // only TLS 1.3 is compacted
 }
 
 bool TlsEndpoint::resumed() const {
-  return SSL_session_reused(ssl_.get()) == 1;
+  return ssl_ ? SSL_session_reused(ssl_.get()) == 1 : negotiated_resumed_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction
+
+bool TlsEndpoint::compact(std::string_view& why) {
+  if (record_) return true;
+  if (!tracker_) {
+    why = "context does not track hand-offs";
+    return false;
+  }
+  if (!handshake_done_ || failure_.kind != TlsFailure::Kind::kNone || eof_fed_) {
+    why = handshake_done_ ? "ended" : "handshake not done";
+    return false;
+  }
+  // Every byte fed must have been read by OpenSSL, and every byte it wrote taken: the record
+  // counts then match the stream on both sides.
+  if ((rbio_ != nullptr && BIO_pending(rbio_) != 0) ||
+      (wbio_ != nullptr && BIO_pending(wbio_) != 0)) {
+    why = "bytes in flight";
+    return false;
+  }
+  auto handoff = tracker_->take(ssl_.get(), role_ == Role::kClient, why);
+  if (!handoff) return false;
+  auto layer = tls13::RecordLayer::create(std::move(*handoff));
+  if (!layer) {
+    why = "record layer setup failed";
+    return false;
+  }
+  negotiated_alpn_ = alpn();
+  negotiated_resumed_ = resumed();
+  record_ = std::move(*layer);
+  tracker_.reset();
+  rbio_ = nullptr;  // owned by the SSL
+  wbio_ = nullptr;
+  ssl_.reset();
+  return true;
+}
+
+TlsEndpoint::Progress TlsEndpoint::compacted_read(std::span<std::uint8_t> out, std::size_t& got) {
+  using Kind = tls13::RecordLayer::Failure::Kind;
+  switch (record_->read_into(out, got)) {
+    case tls13::RecordLayer::Progress::kWantMore:
+      return Progress::kWantMore;
+    case tls13::RecordLayer::Progress::kDone:
+      return Progress::kDone;
+    case tls13::RecordLayer::Progress::kClosed:
+      return Progress::kClosed;
+    case tls13::RecordLayer::Progress::kFailed:
+      break;
+  }
+  const auto& f = record_->failure();
+  TlsFailure mine;
+  mine.alert = f.alert;
+  mine.reason = f.reason;
+  switch (f.kind) {
+    case Kind::kAlertReceived:
+      mine.kind = TlsFailure::Kind::kAlertReceived;
+      break;
+    case Kind::kAlertSent:
+      mine.kind = TlsFailure::Kind::kAlertSent;
+      break;
+    case Kind::kPeerClosed:
+      mine.kind = TlsFailure::Kind::kPeerClosed;
+      break;
+    case Kind::kNone:
+      mine.kind = TlsFailure::Kind::kProtocolError;
+      break;
+  }
+  failure_ = std::move(mine);
+  return Progress::kFailed;
 }
 
 }  // namespace wb::intercept

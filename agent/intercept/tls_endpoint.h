@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "agent/common/result.h"
+#include "agent/intercept/handoff_tracker.h"
 #include "agent/intercept/ossl_types.h"
+#include "agent/tls13/record_layer.h"
 
 namespace wb::intercept {
 
@@ -53,6 +55,11 @@ class TlsEndpoint {
 
   static TlsEndpoint* from(const SSL* ssl);
   SSL* ssl() const { return ssl_.get(); }
+  // The contexts' callbacks when made with TlsContextOptions::compact_idle (key log: also writes
+  // the KeyLog file attached to the context, if any).
+  static void keylog_callback(const SSL* ssl, const char* line);
+  static void msg_callback(int write_p, int version, int content_type, const void* buf,
+                           std::size_t len, SSL* ssl, void* arg);
   Role role() const { return role_; }
 
   // ---- network side ----
@@ -72,6 +79,15 @@ class TlsEndpoint {
   std::size_t buffer_capacity() const;
   // Whether the endpoint holds its memory BIOs now (false after release_buffers() while idle).
   bool holds_bios() const { return rbio_ != nullptr || wbio_ != nullptr; }
+
+  // Hands the connection over from OpenSSL to wirebump's own TLS 1.3 record layer and frees the
+  // SSL object (~15 KiB per endpoint): for a quiet session, where OpenSSL's state is all that is
+  // left. Only on a context made with TlsContextOptions::compact_idle (it tracks what the
+  // hand-off needs, handoff_tracker.h), for TLS 1.3 with nothing in flight: true when done (or
+  // done before), false with the reason in `why` when the endpoint stays on OpenSSL. Everything
+  // below works the same afterwards; ssl() is then null.
+  bool compact(std::string_view& why);
+  bool compacted() const { return record_ != nullptr; }
 
   // ---- TLS ----
   Progress handshake();
@@ -113,12 +129,20 @@ class TlsEndpoint {
   Progress fail_from(int ret);
   // Makes the memory BIOs that release_buffers() freed; false (failure() set) when out of memory.
   bool ensure_bios();
+  Progress compacted_read(std::span<std::uint8_t> out, std::size_t& got);
   // After the handshake: drops what only the handshake needed (the OCSP staple, ours and
   // OpenSSL's copy of it).
   void drop_handshake_state();
   static void info_callback(const SSL* ssl, int where, int ret);
 
-  SslPtr ssl_;
+  SslPtr ssl_;  // null once compacted
+  // Compaction (compact()): what the hand-off needs, while OpenSSL runs the connection (only on a
+  // compact_idle context), then the record layer that replaced it.
+  std::unique_ptr<HandoffTracker> tracker_;
+  std::unique_ptr<tls13::RecordLayer> record_;
+  std::string negotiated_alpn_;  // kept from the SSL at compaction (alpn())
+  bool negotiated_resumed_ = false;
+  bool tracking_started_ = false;  // the tracker is made once, at the first record
   Role role_;
   BIO* rbio_ = nullptr;  // owned by ssl_; nullptr while released (idle)
   BIO* wbio_ = nullptr;  // owned by ssl_; nullptr while released (idle)

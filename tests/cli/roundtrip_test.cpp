@@ -96,7 +96,8 @@ const json kStatus = {
       {"speculative", 300},
       {"speculative_aborted", 2},
       {"verify_cache_hits", 220},
-      {"verify_cache_misses", 8}}},
+      {"verify_cache_misses", 8},
+      {"compacted", 380}}},
     {"certs",
      {{"cache",
        {{"hits", 10}, {"misses", 2}, {"evictions", 0}, {"size", 2}, {"capacity", 1024}}}}}};
@@ -142,6 +143,9 @@ TEST_F(CliRoundTrip, Status) {
       << r.out;
   EXPECT_NE(r.out.find("speculative    300 (aborted 2), upstream verification kept 220, "
                        "verified 8\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("compacted      380 TLS legs (quiet sessions on wirebump's record layer)\n"),
             std::string::npos)
       << r.out;
   EXPECT_TRUE(last_args("status").is_object());

@@ -65,6 +65,7 @@ TEST(EffectiveConfig, ShowsEveryValueSetAndEveryDefault) {
                                "trust_store",
                                "tunnel_on_error",
                                "speculative_handshake",
+                               "compact_idle_sessions",
                                "learned_tunnel_ttl",
                                "pinning_window",
                                "sip_malformed",

@@ -28,6 +28,7 @@ trust_store = "/etc/ssl/my-bundle.pem"
 keylog = "/var/log/wb-keys.txt"
 tunnel_on_error = false
 speculative_handshake = false
+compact_idle_sessions = false
 learned_tunnel_ttl = 600
 pinning_window = 0
 sip_malformed = "deny"

@@ -112,8 +112,7 @@ class InterceptE2E : public ::testing::Test {
 
   // The relay with the interception handler in front of `server_port`.
   void start_relay(std::uint16_t server_port, bool keylog = false,
-                   bool speculative_handshake = true) {
-    InterceptOptions options;
+                   bool speculative_handshake = true, InterceptOptions options = {}) {
     options.speculative_handshake = speculative_handshake;
     options.trust_store = ca_file_;
     options.server_first_timeout = 300ms;

@@ -4,69 +4,13 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
-#include <filesystem>
-#include <string>
-#include <vector>
-
-#include "agent/intercept/tls_contexts.h"
-#include "agent/intercept/tls_endpoint.h"
-#include "tests/intercept/test_pki.h"
-#include "tests/intercept/tls_pump.h"
+#include "tests/intercept_memory/endpoint_pair.h"
 
 namespace wb::intercept {
 namespace {
 
-using Progress = TlsEndpoint::Progress;
-using Bytes = std::vector<std::uint8_t>;
-
-template <class T>
-T must(Result<T> r) {
-  if (!r.ok()) ADD_FAILURE() << r.error().message();
-  return std::move(r).value();
-}
-
-using test::pump;
-
-Bytes text(const std::string& s) {
-  return Bytes(s.begin(), s.end());
-}
-
-// Everything `to` can read now.
-std::string read_all(TlsEndpoint& to) {
-  Bytes got;
-  while (to.read(got) == Progress::kDone) {
-  }
-  return std::string(got.begin(), got.end());
-}
-
-class IdleEndpointTest : public ::testing::Test {
- protected:
-  std::string dir = test::make_temp_dir("idlemem");
-  test::CertAndKey ca = test::make_ca("wirebump idle test root");
-  test::CertAndKey leaf =
-      test::make_leaf(ca, "www.example.test", {"www.example.test"}, {"192.0.2.2"});
-  std::string ca_file = ca.write(dir, "ca");
-  SslCtxPtr upstream_ctx = must(make_upstream_ctx({.trust_store = ca_file}));
-  SslCtxPtr server_ctx = must(make_client_leg_ctx({}));
-  std::unique_ptr<TlsEndpoint> client;  // upstream leg (client role)
-  std::unique_ptr<TlsEndpoint> server;  // client leg (server role)
-
-  ~IdleEndpointTest() override { std::filesystem::remove_all(dir); }
-
-  void connect(const Bytes& staple = {}, bool ask_ocsp = false) {
-    client = must(TlsEndpoint::create(upstream_ctx.get(), Role::kClient));
-    server = must(TlsEndpoint::create(server_ctx.get(), Role::kServer));
-    ASSERT_TRUE(configure_upstream(*client, {"www.example.test", {}, ""}).ok());
-    if (ask_ocsp) SSL_set_tlsext_status_type(client->ssl(), TLSEXT_STATUSTYPE_ocsp);
-    ASSERT_TRUE(
-        configure_client_leg(*server, {leaf.cert.get(), leaf.key.get(), ca.cert.get(), "", staple})
-            .ok());
-    EXPECT_EQ(client->handshake(), Progress::kWantMore);
-    pump(*client, *server);
-    ASSERT_TRUE(client->handshake_done());
-    ASSERT_TRUE(server->handshake_done());
-  }
-};
+using namespace test_pair;  // NOLINT(google-build-using-namespace): the fixture's vocabulary
+using IdleEndpointTest = EndpointPair;
 
 TEST_F(IdleEndpointTest, IdleEndpointHoldsNoBioAndCarriesOnAfterwards) {
   connect();
