@@ -30,6 +30,8 @@
 #               open-files limit allows)
 #     --profile perf with DWARF call graphs (not frame pointers) during wb-intercept's first
 #               new-connections run: adds the inclusive cost of OpenSSL's exported functions
+#   WB_CMP_CONFIG='key = value'  top-level lines added to wirebump's config, to measure a switch
+#               (e.g. WB_CMP_CONFIG='compact_idle_sessions = false')
 # Needs root and the packages of deploy/install-deps.sh. Removes everything it started on exit.
 set -euo pipefail
 

@@ -183,13 +183,15 @@ idle_mem() {  # cfg n
   hold "$cfg" "$n"
   sleep 2
   m1=$(mem_kib "$leader")
+  local compacted=""
+  [[ $cfg == wb-* ]] && compacted="; TLS legs compacted $(wb_compacted)"
   # What counts is what the middlebox still holds: connections it closed behind the client's
   # back sit in CLOSE-WAIT on the client, not ESTABLISHED.
   live=$(in_client ss -Htn state established '( dport = :443 )' | wc -l)
   line=$(grep '^open' "$dir/hold.out" || echo "open 0 issuer=? (holder gave nothing)")
   unhold
   opened=$(awk '{print $2}' <<<"$line")
-  echo "  $cfg idle x$n: $line; still established $live; PSS/RSS KiB before $m0, with them $m1" >&2
+  echo "  $cfg idle x$n: $line; still established $live; PSS/RSS KiB before $m0, with them $m1$compacted" >&2
   if [[ $line != *"issuer=$(cfg_issuer "$cfg") "* ]]; then
     record "$cfg" mem "idle_failed_$n" "${line// /_}"
     return 0

@@ -28,6 +28,7 @@ workers = 2
 log_level = "warn"
 candidate_ports = [443]
 trust_store = "$dir/pki/lab-ca.pem"
+${WB_CMP_CONFIG:-}
 [limits]
 max_sessions = $((max_conns + 1000))
 max_sessions_per_client = $((max_conns + 1000))
@@ -61,6 +62,12 @@ wb_stop() {
 
 wb_issuer() { wb ca show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["issuers"][0]["cert_path"])'; }
 
+# TLS legs handed from OpenSSL to the record layer so far (compact_idle_sessions), or "-".
+wb_compacted() {
+  wb status --json 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("interception", {}).get("compacted", "-"))' 2>/dev/null ||
+    echo -
+}
 wb_accepted() { wb status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["relay"]["accepted"])'; }
 
 wb_mode() {  # bypass | relay | intercept
