@@ -128,6 +128,15 @@ TEST_P(Tls12Interop, ReadSeqOffByOneIsBadRecordMac) {
   expect_alert_exchange(20);
 }
 
+// A resumed session: the master secret comes from the session, the order of the Finished
+// messages is reversed, and the seqs are again 1.
+TEST_P(Tls12Interop, ResumedSession) {
+  start([](test::Tls12Pair& p) { ASSERT_TRUE(p.resume()); });
+  EXPECT_EQ(handoff_.read_seq, 1u);
+  EXPECT_EQ(handoff_.write_seq, 1u);
+  expect_data_both_ways(31);
+}
+
 TEST_P(Tls12Interop, RecordsThroughOpensslBeforeTheSwitch) {
   start([](test::Tls12Pair& p) {
     for (int i = 0; i < 2; ++i) ASSERT_TRUE(p.write(true, test::pattern(100, i)));

@@ -27,6 +27,9 @@ class Tls12Pair {
   Tls12Pair& operator=(const Tls12Pair&) = delete;
 
   bool handshake();
+  // After handshake(): new SSL objects resuming the first connection's session (abbreviated
+  // handshake, the server's Finished first).
+  bool resume();
   SSL* ssl(bool client) const { return side(client).ssl; }
 
   // Moves everything one side has written to the other.
@@ -54,6 +57,7 @@ class Tls12Pair {
     int alert_received = -1;
     int alert_level = -1;
   };
+  void make_ssls();
   static void on_message(int write_p, int version, int content_type, const void* buf, size_t len,
                          SSL* ssl, void* arg);
   static void info(const SSL* ssl, int where, int ret);
