@@ -1,7 +1,10 @@
 // Seals and opens one TLS 1.2 AEAD record body (RFC 5246 6.2.3.3): additional data is
 // seq_num(8) || type(1) || version 0x0303(2) || plaintext length(2). AES-GCM (RFC 5288 3): nonce =
-// 4-byte salt || 8-byte explicit nonce, and the explicit nonce leads the record body (we send the
-// sequence number there, as OpenSSL does; any value from the peer is accepted). ChaCha20-Poly1305
+// 4-byte salt || 8-byte explicit nonce, and the explicit nonce leads the record body. We send
+// the sequence number there (RFC 5288 3 allows it; BoringSSL, Go and NSS do the same) and accept
+// any value from the peer. OpenSSL instead counts up from a random 64-bit start, so the records
+// it sealed before the handoff used nonces r..r+n-1 under the same key: meeting one of them
+// again has probability about (records before + after the switch) / 2^64. ChaCha20-Poly1305
 // (RFC 7905 2): nonce = 12-byte IV XOR the left-padded sequence number, nothing explicit. The
 // EVP_CIPHER_CTX is made on first use and keyed once, so a busy direction pays a nonce set per
 // record; release() gives it back when idle.

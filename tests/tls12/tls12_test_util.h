@@ -22,7 +22,7 @@ std::unique_ptr<tls12::RecordLayer> make_layer12(const tls12::Handoff& handoff,
                                                  tls12::Options options = {});
 
 // One complete record of `type` sealed as the given side of `handoff`'s connection would at
-// `seq` (GCM: the seq is also the explicit nonce, as OpenSSL sends it).
+// `seq` (GCM: the seq is also the explicit nonce, as RecordLayer sends it).
 Bytes seal_record12(const tls12::Handoff& handoff, bool by_client, std::uint64_t seq,
                     std::uint8_t type, std::span<const std::uint8_t> content);
 
