@@ -22,10 +22,24 @@
 
 namespace wb::tls12 {
 
-// What the coordinator hands over when it frees an endpoint's SSL object. Valid only when the
-// SSL consumed every complete record it was fed and has nothing left in its write BIO, both
-// ciphertext streams are at a record boundary, and the seqs count the records each side sent
-// since its ChangeCipherSpec (its Finished was seq 0, so right after the handshake both are 1).
+// What the coordinator hands over when it frees an endpoint's SSL object. Valid only when:
+// - the handshake is complete and no renegotiation is under way (SSL_renegotiate_pending() == 0);
+// - the SSL consumed every complete record it was fed (SSL_read returned WANT_READ, no partial
+//   record in its read BIO) and everything in its write BIO went out before our output;
+// - the seqs count the records each side sent since its latest ChangeCipherSpec: with
+//   SSL_CTX_set_msg_callback, take the content_type SSL3_RT_HEADER calls per direction (write_p
+//   1: ours, 0: the peer's); a header whose type byte (buf[0]) is 20 (change_cipher_spec) sets
+//   that direction's count to 0, every later header adds 1. The Finished right after the CCS is
+//   thus seq 0, and right after the handshake (full or resumed) both seqs are 1. Do not rely on
+//   the SSL3_RT_CHANGE_CIPHER_SPEC message call: OpenSSL 3.0 makes it for a CCS it writes but
+//   not for one it reads. Do not reuse the TLS 1.3 rule (base at the Finished): in TLS 1.2 the
+//   Finished is the first record under the new keys. An off-by-one seq fails the first record
+//   with bad_record_mac.
+//   OpenSSL reports a read header as soon as it parsed it, before the body arrived: the read
+//   count is right only when the ciphertext fed to the SSL ends at a record boundary
+//   (tls13::RecordBoundaries::at_boundary()), which the handoff needs anyway since bytes inside
+//   the SSL's buffer are lost with it.
+// The caller wipes its own copy of master_secret (create() wipes the one it was given).
 struct Handoff {
   std::uint16_t cipher_suite;                                // SSL_CIPHER_get_protocol_id
   bool is_client;                                            // role of OUR side

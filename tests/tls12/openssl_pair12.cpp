@@ -39,16 +39,21 @@ const CertAndKey& rsa_identity() {
 
 }  // namespace
 
-void Tls12Pair::on_message(int write_p, int /*version*/, int content_type, const void* /*buf*/,
-                           size_t /*len*/, SSL* ssl, void* /*arg*/) {
+void Tls12Pair::on_message(int write_p, int /*version*/, int content_type, const void* buf,
+                           size_t len, SSL* ssl, void* /*arg*/) {
   auto* s = static_cast<Side*>(SSL_get_app_data(ssl));
-  if (s == nullptr || write_p != 1) return;
-  // OpenSSL reports a record's header before the message in it, so the CCS record itself is
-  // not counted and the Finished after it is the first (seq 0).
-  if (content_type == SSL3_RT_HEADER && s->ccs_written) ++s->written_after_ccs;
-  if (content_type == SSL3_RT_CHANGE_CIPHER_SPEC) {
-    s->ccs_written = true;
-    s->written_after_ccs = 0;
+  if (s == nullptr || content_type != SSL3_RT_HEADER || len < 1) return;
+  // Counted on the record headers alone, both directions, as the coordinator counts them on one
+  // SSL object: a CCS record restarts the count, and the Finished after it is seq 0. (OpenSSL
+  // 3.0 reports a CCS it writes as a message too, but not one it reads: the header's type byte
+  // is the only signal that works both ways.)
+  bool& ccs = write_p == 1 ? s->ccs_written : s->ccs_read;
+  std::uint64_t& count = write_p == 1 ? s->written_after_ccs : s->read_after_ccs;
+  if (static_cast<const std::uint8_t*>(buf)[0] == SSL3_RT_CHANGE_CIPHER_SPEC) {
+    ccs = true;
+    count = 0;
+  } else if (ccs) {
+    ++count;
   }
 }
 
@@ -188,7 +193,9 @@ std::optional<tls12::Handoff> Tls12Pair::handoff(bool client) {
           h.server_random.size()) {
     return std::nullopt;
   }
-  h.read_seq = side(!client).written_after_ccs;
+  // What this SSL counted reading must agree with what the peer counted writing.
+  EXPECT_EQ(s.read_after_ccs, side(!client).written_after_ccs);
+  h.read_seq = s.read_after_ccs;
   h.write_seq = s.written_after_ccs;
   SSL_free(s.ssl);
   s.ssl = nullptr;

@@ -1,6 +1,6 @@
 // A real OpenSSL TLS 1.2 client and server (libssl, tests only) over memory BIOs in this process.
-// Each side's records are counted as the coordinator counts them: SSL_set_msg_callback reports
-// every record header written, and the count restarts at the side's ChangeCipherSpec, so after
+// Records are counted as the coordinator counts them: SSL_set_msg_callback reports every record
+// header read and written, and each direction's count restarts at its ChangeCipherSpec, so after
 // the handshake it is 1 (the Finished, seq 0). handoff() frees one side's SSL object and returns
 // what a tls12::RecordLayer needs to stand in for it.
 #pragma once
@@ -54,6 +54,8 @@ class Tls12Pair {
     BIO* out = nullptr;  // owned by ssl
     bool ccs_written = false;
     std::uint64_t written_after_ccs = 0;
+    bool ccs_read = false;
+    std::uint64_t read_after_ccs = 0;
     int alert_received = -1;
     int alert_level = -1;
   };
