@@ -108,9 +108,9 @@ struct Config {
   // Answer a client from the certificate forged for the same server last time while the upstream
   // handshake runs (agent/intercept/speculation_hints.h); false: always one after the other.
   bool speculative_handshake = true;
-  // A quiet intercepted TLS 1.3 session leaves OpenSSL for wirebump's own record layer and frees
-  // its SSL objects (agent/intercept/handoff_tracker.h); false: OpenSSL runs every session to the
-  // end.
+  // A quiet intercepted session's TLS 1.3 and TLS 1.2 AEAD legs leave OpenSSL for wirebump's own
+  // record layers and free their SSL objects (agent/intercept/handoff_tracker.h); false: OpenSSL
+  // runs every session to the end.
   bool compact_idle_sessions = true;
   std::chrono::seconds learned_tunnel_ttl{3600};
   std::chrono::seconds pinning_window{2};  // 0: never learn from a client leaving silently

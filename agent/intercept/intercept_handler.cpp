@@ -345,7 +345,7 @@ void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
       try_detect(io, true);
       return;
     case Phase::kDecrypted:
-      // Quiet for kQuietAfter: each TLS 1.3 leg leaves OpenSSL for the record layer (its SSL
+      // Quiet for kQuietAfter: each TLS leg leaves OpenSSL for the record layer (its SSL
       // object, ~15 KiB, is freed) and the endpoints give back their grown buffers.
       if (svc_.options().compact_idle_sessions) {
         compact(*down_, "client");

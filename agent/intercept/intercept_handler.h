@@ -120,7 +120,7 @@ class InterceptHandler final : public relay::Handler {
   void finish_decrypted(relay::SessionIo& io);
   bool flush(relay::SessionIo& io, relay::Side to);
   // A quiet leg leaves OpenSSL for the record layer (TlsEndpoint::compact), counted; a leg that
-  // cannot (TLS 1.2, bytes in flight, keys updated) stays on OpenSSL, logged at debug.
+  // cannot (a CBC suite, bytes in flight, keys updated) stays on OpenSSL, logged at debug.
   void compact(TlsEndpoint& leg, const char* which);
   TlsEndpoint* endpoint(relay::Side side) const;
 

@@ -56,7 +56,7 @@ struct InterceptOptions {
   bool speculative_handshake = true;
   std::size_t speculation_hints = 4096;
   std::chrono::seconds speculation_ttl{600};
-  // Quiet TLS 1.3 sessions leave OpenSSL for wirebump's record layer (TlsEndpoint::compact).
+  // Quiet sessions' TLS legs leave OpenSSL for wirebump's record layers (TlsEndpoint::compact).
   bool compact_idle_sessions = true;
   // Upstream verification successes kept (verify_cache.h); 0: every chain is verified.
   std::size_t verify_cache = 4096;

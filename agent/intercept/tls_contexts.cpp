@@ -65,6 +65,7 @@ Status common_setup(SSL_CTX* ctx, const TlsContextOptions& options) {
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (options.keylog) WB_TRY(KeyLog::attach(ctx, options.keylog));
   if (options.compact_idle) {
+    if (!keep_with_ctx(ctx, std::make_shared<CompactIdle>())) return ossl_failure("compact_idle");
     SSL_CTX_set_keylog_callback(ctx, &TlsEndpoint::keylog_callback);
     SSL_CTX_set_msg_callback(ctx, &TlsEndpoint::msg_callback);
   }

@@ -95,6 +95,11 @@ Result<std::unique_ptr<TlsEndpoint>> TlsEndpoint::create(SSL_CTX* ctx, Role role
   std::unique_ptr<TlsEndpoint> endpoint(new TlsEndpoint(std::move(ssl), role));
   if (!endpoint->ensure_bios()) return ossl_failure("BIO_new");
   SSL_set_app_data(endpoint->ssl_.get(), endpoint.get());
+  // Before any byte: the tracker must see every record and every byte fed. Without memory for
+  // it the endpoint simply stays on OpenSSL.
+  if (kept_with_ctx<CompactIdle>(ctx) != nullptr) {
+    endpoint->tracker_.reset(new (std::nothrow) HandoffTracker());
+  }
   SSL_set_info_callback(endpoint->ssl_.get(), &TlsEndpoint::info_callback);
   return endpoint;
 }
@@ -112,14 +117,9 @@ void TlsEndpoint::keylog_callback(const SSL* ssl, const char* line) {
 void TlsEndpoint::msg_callback(int write_p, int /*version*/, int content_type, const void* buf,
                                std::size_t len, SSL* ssl, void* /*arg*/) {
   auto* self = from(ssl);
-  if (self == nullptr) return;
-  // Made at the first record (before any secret is logged). Without memory the endpoint simply
-  // stays on OpenSSL: compact() needs a tracker that saw every record.
-  if (!self->tracking_started_) {
-    self->tracking_started_ = true;
-    self->tracker_.reset(new (std::nothrow) HandoffTracker());
+  if (self != nullptr && self->tracker_) {
+    self->tracker_->note_message(write_p != 0, content_type, buf, len);
   }
-  if (self->tracker_) self->tracker_->note_message(write_p != 0, content_type, buf, len);
 }
 
 void TlsEndpoint::info_callback(const SSL* ssl, int where, int ret) {
@@ -141,6 +141,7 @@ void TlsEndpoint::feed(std::span<const std::uint8_t> ciphertext) {
     return;
   }
   if (ciphertext.empty() || !ensure_bios()) return;  // out of memory: the next read fails
+  if (tracker_) tracker_->note_fed(ciphertext);
   while (!ciphertext.empty()) {
     const int n = static_cast<int>(std::min<std::size_t>(ciphertext.size(), INT_MAX));
     const int written = BIO_write(rbio_, ciphertext.data(), n);
@@ -369,7 +370,8 @@ std::string TlsEndpoint::alpn() const {
 }
 
 std::string_view TlsEndpoint::version() const {
-  return ssl_ ? SSL_get_version(ssl_.get()) : "TLSv1.3";  // only TLS 1.3 is compacted
+  if (ssl_) return SSL_get_version(ssl_.get());
+  return negotiated_version_ == TLS1_2_VERSION ? "TLSv1.2" : "TLSv1.3";
 }
 
 bool TlsEndpoint::resumed() const {
@@ -396,16 +398,12 @@ bool TlsEndpoint::compact(std::string_view& why) {
     why = "bytes in flight";
     return false;
   }
-  auto handoff = tracker_->take(ssl_.get(), role_ == Role::kClient, why);
-  if (!handoff) return false;
-  auto layer = tls13::RecordLayer::create(std::move(*handoff));
-  if (!layer) {
-    why = "record layer setup failed";
-    return false;
-  }
+  auto layer = tracker_->hand_over(ssl_.get(), role_ == Role::kClient, why);
+  if (!layer) return false;
   negotiated_alpn_ = alpn();
   negotiated_resumed_ = resumed();
-  record_ = std::move(*layer);
+  negotiated_version_ = SSL_version(ssl_.get());
+  record_ = std::move(layer);
   tracker_.reset();
   rbio_ = nullptr;  // owned by the SSL
   wbio_ = nullptr;
@@ -414,15 +412,16 @@ bool TlsEndpoint::compact(std::string_view& why) {
 }
 
 TlsEndpoint::Progress TlsEndpoint::compacted_read(std::span<std::uint8_t> out, std::size_t& got) {
-  using Kind = tls13::RecordLayer::Failure::Kind;
+  using Kind = tls13::RecordProtection::Failure::Kind;
+  using Record = tls13::RecordProtection::Progress;
   switch (record_->read_into(out, got)) {
-    case tls13::RecordLayer::Progress::kWantMore:
+    case Record::kWantMore:
       return Progress::kWantMore;
-    case tls13::RecordLayer::Progress::kDone:
+    case Record::kDone:
       return Progress::kDone;
-    case tls13::RecordLayer::Progress::kClosed:
+    case Record::kClosed:
       return Progress::kClosed;
-    case tls13::RecordLayer::Progress::kFailed:
+    case Record::kFailed:
       break;
   }
   const auto& f = record_->failure();

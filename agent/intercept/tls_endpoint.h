@@ -16,7 +16,7 @@
 #include "agent/common/result.h"
 #include "agent/intercept/handoff_tracker.h"
 #include "agent/intercept/ossl_types.h"
-#include "agent/tls13/record_layer.h"
+#include "agent/tls13/record_protection.h"
 
 namespace wb::intercept {
 
@@ -80,12 +80,13 @@ class TlsEndpoint {
   // Whether the endpoint holds its memory BIOs now (false after release_buffers() while idle).
   bool holds_bios() const { return rbio_ != nullptr || wbio_ != nullptr; }
 
-  // Hands the connection over from OpenSSL to wirebump's own TLS 1.3 record layer and frees the
-  // SSL object (~15 KiB per endpoint): for a quiet session, where OpenSSL's state is all that is
-  // left. Only on a context made with TlsContextOptions::compact_idle (it tracks what the
-  // hand-off needs, handoff_tracker.h), for TLS 1.3 with nothing in flight: true when done (or
-  // done before), false with the reason in `why` when the endpoint stays on OpenSSL. Everything
-  // below works the same afterwards; ssl() is then null.
+  // Hands the connection over from OpenSSL to wirebump's own record layer (agent/tls13 for
+  // TLS 1.3, agent/tls12 for TLS 1.2 AEAD suites) and frees the SSL object (~15 KiB per
+  // endpoint): for a quiet session, where OpenSSL's state is all that is left. Only on a context
+  // made with TlsContextOptions::compact_idle (it tracks what the hand-off needs,
+  // handoff_tracker.h), with nothing in flight: true when done (or done before), false with the
+  // reason in `why` when the endpoint stays on OpenSSL. Everything below works the same
+  // afterwards; ssl() is then null.
   bool compact(std::string_view& why);
   bool compacted() const { return record_ != nullptr; }
 
@@ -139,10 +140,10 @@ class TlsEndpoint {
   // Compaction (compact()): what the hand-off needs, while OpenSSL runs the connection (only on a
   // compact_idle context), then the record layer that replaced it.
   std::unique_ptr<HandoffTracker> tracker_;
-  std::unique_ptr<tls13::RecordLayer> record_;
-  std::string negotiated_alpn_;  // kept from the SSL at compaction (alpn())
+  std::unique_ptr<tls13::RecordProtection> record_;
+  std::string negotiated_alpn_;  // kept from the SSL at compaction (alpn(), version(), resumed())
+  int negotiated_version_ = 0;
   bool negotiated_resumed_ = false;
-  bool tracking_started_ = false;  // the tracker is made once, at the first record
   Role role_;
   BIO* rbio_ = nullptr;  // owned by ssl_; nullptr while released (idle)
   BIO* wbio_ = nullptr;  // owned by ssl_; nullptr while released (idle)

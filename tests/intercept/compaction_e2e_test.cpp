@@ -69,6 +69,19 @@ TEST_F(CompactionE2E, SpeculativeSessionsAreCompactedToo) {
   EXPECT_EQ(service_->stats().compacted, 4u) << logs();
 }
 
+// A TLS 1.2 server (an SfB or Lync Edge speaks nothing newer): its leg moves to agent/tls12.
+TEST_F(CompactionE2E, Tls12UpstreamLegIsCompactedToo) {
+  start_relay(start_server("-rev -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384"));
+  allow_undetected("banner.example.test");
+  auto c = client("printf 'first line\\n'; sleep 2.5; printf 'second line\\n'; sleep 0.5",
+                  "TLS_AES_128_GCM_SHA256");
+  EXPECT_TRUE(test::eventually([&] { return service_->stats().compacted == 2; }, 3s))
+      << service_->stats().compacted << logs();
+  EXPECT_EQ(c.wait(15s), 0) << c.log();
+  EXPECT_TRUE(contains(c.log(), "enil tsrif")) << c.log();
+  EXPECT_TRUE(contains(c.log(), "enil dnoces")) << c.log();
+}
+
 TEST_F(CompactionE2E, OffKeepsEverySessionOnOpenSsl) {
   InterceptOptions options;
   options.compact_idle_sessions = false;
