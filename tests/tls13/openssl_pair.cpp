@@ -29,7 +29,8 @@ void OpensslPair::keylog(const SSL* ssl, const char* line) {
 
 void OpensslPair::info(const SSL* ssl, int where, int ret) {
   auto* s = static_cast<Side*>(SSL_get_app_data(ssl));
-  if (s != nullptr && (where & SSL_CB_READ_ALERT) != 0) s->alert_received = ret & 0xff;
+  if (s != nullptr && (where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT)
+    s->alert_received = ret & 0xff;
 }
 
 OpensslPair::OpensslPair(const char* ciphersuite, int tickets) {
