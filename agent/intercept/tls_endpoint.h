@@ -16,6 +16,7 @@
 #include "agent/common/result.h"
 #include "agent/intercept/handoff_tracker.h"
 #include "agent/intercept/ossl_types.h"
+#include "agent/tls13/alerts.h"
 #include "agent/tls13/record_protection.h"
 
 namespace wb::intercept {
@@ -159,7 +160,7 @@ class TlsEndpoint {
   std::vector<std::uint8_t> ocsp_staple_;
 };
 
-// "unknown_ca", "bad_certificate", ... for an AlertDescription.
-std::string alert_name(int alert);
+// "unknown_ca", "bad_certificate", ... for an AlertDescription (one table for every TLS layer).
+using tls13::alert_name;
 
 }  // namespace wb::intercept

@@ -1,4 +1,5 @@
-// TLS AlertDescription values this record layer sends or names (RFC 8446 6).
+// TLS AlertDescription values the record layers send, and the names of all of them (RFC 8446 6,
+// RFC 5246 7.2).
 #pragma once
 
 #include <string>
@@ -16,7 +17,8 @@ enum Alert : int {
   kUserCanceled = 90,
 };
 
-// "bad_record_mac", ...; "alert 42" for descriptions without a name here.
+// "bad_record_mac", "unknown_ca", ... (the IANA TLS Alert registry's names); "alert 200" for a
+// description without one.
 std::string alert_name(int alert);
 
 }  // namespace wb::tls13
