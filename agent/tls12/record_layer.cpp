@@ -36,9 +36,7 @@ RecordLayer::RecordLayer(const Handoff& handoff, const SuiteParams& suite, Optio
   write_.seq = handoff.write_seq;
 }
 
-RecordLayer::~RecordLayer() {
-  if (!pending_.empty()) OPENSSL_cleanse(pending_.data(), pending_.size());
-}
+RecordLayer::~RecordLayer() = default;  // buffers_ cleanses the plaintext it holds
 
 Result<std::unique_ptr<RecordLayer>> RecordLayer::create(Handoff handoff, Options options) {
   const auto suite = suite_params(handoff.cipher_suite);
@@ -60,52 +58,23 @@ Result<std::unique_ptr<RecordLayer>> RecordLayer::create(Handoff handoff, Option
 
 void RecordLayer::feed(std::span<const std::uint8_t> ciphertext) {
   if (failed_ || close_received_ || eof_ || ciphertext.empty()) return;
-  if (in_off_ == in_.size()) {
-    in_.clear();
-  } else if (in_off_ > 0) {
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(in_off_));
-  }
-  in_off_ = 0;
-  in_.insert(in_.end(), ciphertext.begin(), ciphertext.end());
+  buffers_.append_input(ciphertext);
 }
 
 void RecordLayer::feed_eof() {
   eof_ = true;
 }
 
-RecordLayer::Progress RecordLayer::take_pending(std::span<std::uint8_t> out, std::size_t& got) {
-  const std::size_t n = std::min(out.size(), pending_.size() - pending_off_);
-  std::copy_n(pending_.begin() + static_cast<std::ptrdiff_t>(pending_off_), n, out.begin());
-  pending_off_ += n;
-  got = n;
-  if (pending_off_ == pending_.size()) {
-    OPENSSL_cleanse(pending_.data(), pending_.size());
-    pending_.clear();
-    pending_off_ = 0;
-  }
-  return Progress::kDone;
-}
-
 RecordLayer::Progress RecordLayer::read_into(std::span<std::uint8_t> out, std::size_t& got) {
-  got = 0;
-  // Bounded: every pass consumes one complete record from in_ or returns.
-  for (;;) {
-    if (failed_) return Progress::kFailed;
-    if (pending_off_ < pending_.size()) {
-      if (out.empty()) return Progress::kWantMore;
-      return take_pending(out, got);
-    }
-    if (close_received_) return Progress::kClosed;
-    if (out.empty()) return Progress::kWantMore;
-    bool again = false;
-    const Progress p = read_record(out, got, again);
-    if (!again) return p;
-  }
+  return tls13::read_records(buffers_, out, got, failed_, close_received_,
+                             [this](std::span<std::uint8_t> o, std::size_t& g, bool& again) {
+                               return read_record(o, g, again);
+                             });
 }
 
 RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std::size_t& got,
                                                bool& again) {
-  const std::span<std::uint8_t> avail = std::span(in_).subspan(in_off_);
+  const std::span<std::uint8_t> avail = buffers_.input();
   if (avail.size() >= kHeaderLen) {
     // Checked before the body arrives: a peer cannot make us wait for (or buffer) a record
     // that is going to be rejected anyway.
@@ -128,24 +97,22 @@ RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std:
     }
     if (avail.size() >= kHeaderLen + length) {
       const std::span<std::uint8_t> body = avail.subspan(kHeaderLen, length);
-      in_off_ += kHeaderLen + length;
+      buffers_.consume_input(kHeaderLen + length);
       if (length < RecordAead::body_len(suite_, 0)) return fail(tls13::kBadRecordMac, "short");
       if (read_.seq == UINT64_MAX) {
         return fail(tls13::kInternalError, "read sequence number exhausted");
       }
       const std::size_t plain_len = length - RecordAead::body_len(suite_, 0);
       // Application data goes straight into the caller's buffer when it fits; else (and for
-      // every other type) into pending_, at most one record.
+      // every other type) into the pending buffer, at most one record.
       std::span<std::uint8_t> dest;
       if (type == kTypeApplicationData && out.size() >= plain_len) {
         dest = out.first(plain_len);
       } else {
-        pending_.resize(plain_len);
-        pending_off_ = 0;
-        dest = std::span(pending_);
+        dest = buffers_.pending_for(plain_len);
       }
       if (!read_.aead.open(suite_, read_.keys, read_.seq, type, body, dest)) {
-        pending_.clear();
+        buffers_.drop_pending();
         return fail(tls13::kBadRecordMac);
       }
       ++read_.seq;
@@ -155,12 +122,13 @@ RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std:
         return fail(tls13::kUnexpectedMessage, "record inside a split handshake message");
       }
       if (type == kTypeApplicationData) {
-        if (dest.data() == pending_.data()) {
-          if (pending_.empty()) {
+        if (buffers_.is_pending(dest)) {
+          if (buffers_.pending_empty()) {
             again = true;
             return Progress::kWantMore;
           }
-          return take_pending(out, got);
+          got = buffers_.take_pending(out);
+          return Progress::kDone;
         }
         got = dest.size();
         again = got == 0;  // zero-length application data is legal and yields nothing
@@ -176,9 +144,7 @@ RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std:
       } else {
         ok = handle_handshake(dest);
       }
-      OPENSSL_cleanse(pending_.data(), pending_.size());
-      pending_.clear();
-      pending_off_ = 0;
+      buffers_.drop_pending();
       if (!ok || failed_) return Progress::kFailed;
       again = true;
       return Progress::kWantMore;
@@ -315,29 +281,20 @@ RecordLayer::Progress RecordLayer::fail(int alert, const std::string& why) {
   failure_ = {Failure::Kind::kAlertSent, alert,
               "alert " + alert_name(alert) + (sent ? " sent" : " not sent") +
                   (why.empty() ? "" : " (" + why + ")")};
-  if (!pending_.empty()) OPENSSL_cleanse(pending_.data(), pending_.size());
-  pending_.clear();
-  pending_off_ = 0;
+  buffers_.drop_pending();
   handshake_got_ = 0;
   return Progress::kFailed;
 }
 
 void RecordLayer::release_buffers() {
-  if (in_off_ == in_.size()) {
-    std::vector<std::uint8_t>().swap(in_);
-    in_off_ = 0;
-  }
+  buffers_.release();
   if (out_.empty()) std::vector<std::uint8_t>().swap(out_);
-  if (pending_off_ == pending_.size()) {
-    std::vector<std::uint8_t>().swap(pending_);
-    pending_off_ = 0;
-  }
   read_.aead.release();
   write_.aead.release();
 }
 
 std::size_t RecordLayer::buffer_capacity() const {
-  return in_.capacity() + out_.capacity() + pending_.capacity();
+  return buffers_.capacity() + out_.capacity();
 }
 
 }  // namespace wb::tls12

@@ -18,6 +18,7 @@
 #include "agent/common/result.h"
 #include "agent/tls12/record_aead.h"
 #include "agent/tls12/suite.h"
+#include "agent/tls13/record_buffers.h"
 #include "agent/tls13/record_protection.h"
 
 namespace wb::tls12 {
@@ -100,7 +101,6 @@ class RecordLayer final : public tls13::RecordProtection {
   RecordLayer(const Handoff& handoff, const SuiteParams& suite, Options options);
 
   Progress read_record(std::span<std::uint8_t> out, std::size_t& got, bool& again);
-  Progress take_pending(std::span<std::uint8_t> out, std::size_t& got);
   bool handle_alert(std::span<const std::uint8_t> content);
   bool handle_handshake(std::span<const std::uint8_t> content);
   bool seal(std::uint8_t type, std::span<const std::uint8_t> content);
@@ -118,11 +118,8 @@ class RecordLayer final : public tls13::RecordProtection {
   std::uint64_t hello_requests_ = 0;
   Direction read_;
   Direction write_;
-  std::vector<std::uint8_t> in_;  // ciphertext fed and not yet read, from in_off_
-  std::size_t in_off_ = 0;
-  std::vector<std::uint8_t> out_;      // ciphertext for the peer
-  std::vector<std::uint8_t> pending_;  // plaintext of one record the caller's buffer could not hold
-  std::size_t pending_off_ = 0;
+  tls13::RecordBuffers buffers_;   // ciphertext fed, plaintext of one record
+  std::vector<std::uint8_t> out_;  // ciphertext for the peer
   Failure failure_;
 };
 

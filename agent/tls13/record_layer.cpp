@@ -35,8 +35,7 @@ RecordLayer::RecordLayer(Handoff& handoff, RecordLayerOptions options)
 }
 
 RecordLayer::~RecordLayer() {
-  // Secrets and keys cleanse themselves; plaintext buffers are cleansed here.
-  if (!pending_.empty()) OPENSSL_cleanse(pending_.data(), pending_.size());
+  // Secrets and keys cleanse themselves, and so does buffers_; the split message is cleansed here.
   if (!handshake_.empty()) OPENSSL_cleanse(handshake_.data(), handshake_.size());
 }
 
@@ -55,52 +54,23 @@ Result<std::unique_ptr<RecordLayer>> RecordLayer::create(Handoff handoff,
 
 void RecordLayer::feed(std::span<const std::uint8_t> ciphertext) {
   if (failed_ || close_received_ || eof_ || ciphertext.empty()) return;
-  if (in_off_ == in_.size()) {
-    in_.clear();
-  } else if (in_off_ > 0) {
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(in_off_));
-  }
-  in_off_ = 0;
-  in_.insert(in_.end(), ciphertext.begin(), ciphertext.end());
+  buffers_.append_input(ciphertext);
 }
 
 void RecordLayer::feed_eof() {
   eof_ = true;
 }
 
-RecordLayer::Progress RecordLayer::take_pending(std::span<std::uint8_t> out, std::size_t& got) {
-  const std::size_t n = std::min(out.size(), pending_.size() - pending_off_);
-  std::copy_n(pending_.begin() + static_cast<std::ptrdiff_t>(pending_off_), n, out.begin());
-  pending_off_ += n;
-  got = n;
-  if (pending_off_ == pending_.size()) {
-    OPENSSL_cleanse(pending_.data(), pending_.size());
-    pending_.clear();
-    pending_off_ = 0;
-  }
-  return Progress::kDone;
-}
-
 RecordLayer::Progress RecordLayer::read_into(std::span<std::uint8_t> out, std::size_t& got) {
-  got = 0;
-  // Bounded: every pass consumes one complete record from in_ or returns.
-  for (;;) {
-    if (failed_) return Progress::kFailed;
-    if (pending_off_ < pending_.size()) {
-      if (out.empty()) return Progress::kWantMore;
-      return take_pending(out, got);
-    }
-    if (close_received_) return Progress::kClosed;
-    if (out.empty()) return Progress::kWantMore;
-    bool again = false;
-    const Progress p = read_record(out, got, again);
-    if (!again) return p;
-  }
+  return read_records(buffers_, out, got, failed_, close_received_,
+                      [this](std::span<std::uint8_t> o, std::size_t& g, bool& again) {
+                        return read_record(o, g, again);
+                      });
 }
 
 RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std::size_t& got,
                                                bool& again) {
-  const std::span<std::uint8_t> avail = std::span(in_).subspan(in_off_);
+  const std::span<std::uint8_t> avail = buffers_.input();
   if (avail.size() >= kHeaderLen) {
     // Checked before the body arrives: a peer cannot make us wait for (or buffer) a record
     // that is going to be rejected anyway.
@@ -114,22 +84,20 @@ RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std:
       std::array<std::uint8_t, kHeaderLen> header{};
       std::copy_n(avail.begin(), kHeaderLen, header.begin());
       const std::span<std::uint8_t> body = avail.subspan(kHeaderLen, length);
-      in_off_ += kHeaderLen + length;
+      buffers_.consume_input(kHeaderLen + length);
       if (length < kTagLen) return fail(kBadRecordMac);
       if (read_.seq == UINT64_MAX) return fail(kInternalError, "read sequence number exhausted");
       const std::size_t inner_len = length - kTagLen;
       // Into the caller's buffer when the whole inner plaintext fits (no copy); else into
-      // pending_, at most one record.
+      // the pending buffer, at most one record.
       std::span<std::uint8_t> dest;
       if (out.size() >= inner_len) {
         dest = out.first(inner_len);
       } else {
-        pending_.resize(inner_len);
-        pending_off_ = 0;
-        dest = std::span(pending_);
+        dest = buffers_.pending_for(inner_len);
       }
       if (!read_.aead.open(suite_, read_.keys, read_.seq, header, body, dest)) {
-        pending_.clear();
+        buffers_.drop_pending();
         return fail(kBadRecordMac);
       }
       ++read_.seq;
@@ -150,14 +118,14 @@ RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std:
         return reject(kUnexpectedMessage, "record interleaved with a split handshake message");
       }
       if (type == kTypeApplicationData) {
-        if (dest.data() == pending_.data()) {
-          OPENSSL_cleanse(pending_.data() + content.size(), pending_.size() - content.size());
-          pending_.resize(content.size());
-          if (pending_.empty()) {
+        if (buffers_.is_pending(dest)) {
+          buffers_.truncate_pending(content.size());
+          if (buffers_.pending_empty()) {
             again = true;
             return Progress::kWantMore;
           }
-          return take_pending(out, got);
+          got = buffers_.take_pending(out);
+          return Progress::kDone;
         }
         got = content.size();
         again = got == 0;  // zero-length application data is legal and yields nothing
@@ -172,8 +140,7 @@ RecordLayer::Progress RecordLayer::read_record(std::span<std::uint8_t> out, std:
         fail(kUnexpectedMessage, "inner content type " + std::to_string(type));
       }
       OPENSSL_cleanse(dest.data(), dest.size());
-      pending_.clear();
-      pending_off_ = 0;
+      buffers_.drop_pending();
       if (!ok || failed_) return Progress::kFailed;
       again = true;
       return Progress::kWantMore;
@@ -203,7 +170,7 @@ bool RecordLayer::handle_alert(std::span<const std::uint8_t> content) {
   failed_ = true;
   failure_ = {Failure::Kind::kAlertReceived, description,
               "alert " + alert_name(description) + " received"};
-  pending_.clear();
+  buffers_.drop_pending();
   return false;
 }
 
@@ -286,31 +253,22 @@ RecordLayer::Progress RecordLayer::fail(int alert, const std::string& why) {
   failure_ = {Failure::Kind::kAlertSent, alert,
               "alert " + alert_name(alert) + (sent ? " sent" : " not sent") +
                   (why.empty() ? "" : " (" + why + ")")};
-  if (!pending_.empty()) OPENSSL_cleanse(pending_.data(), pending_.size());
-  pending_.clear();
-  pending_off_ = 0;
+  buffers_.drop_pending();
   if (!handshake_.empty()) OPENSSL_cleanse(handshake_.data(), handshake_.size());
   handshake_.clear();
   return Progress::kFailed;
 }
 
 void RecordLayer::release_buffers() {
-  if (in_off_ == in_.size()) {
-    std::vector<std::uint8_t>().swap(in_);
-    in_off_ = 0;
-  }
+  buffers_.release();
   if (out_.empty()) std::vector<std::uint8_t>().swap(out_);
-  if (pending_off_ == pending_.size()) {
-    std::vector<std::uint8_t>().swap(pending_);
-    pending_off_ = 0;
-  }
   if (handshake_.empty()) std::vector<std::uint8_t>().swap(handshake_);
   read_.aead.release();
   write_.aead.release();
 }
 
 std::size_t RecordLayer::buffer_capacity() const {
-  return in_.capacity() + out_.capacity() + pending_.capacity() + handshake_.capacity();
+  return buffers_.capacity() + out_.capacity() + handshake_.capacity();
 }
 
 }  // namespace wb::tls13

@@ -15,6 +15,7 @@
 #include "agent/common/result.h"
 #include "agent/tls13/key_schedule.h"
 #include "agent/tls13/record_aead.h"
+#include "agent/tls13/record_buffers.h"
 #include "agent/tls13/record_protection.h"
 #include "agent/tls13/suite.h"
 
@@ -95,10 +96,9 @@ class RecordLayer final : public RecordProtection {
   };
   RecordLayer(Handoff& handoff, RecordLayerOptions options);
 
-  // One record from in_: kDone with got > 0 (application data), kWantMore (incomplete),
+  // One record from the input: kDone with got > 0 (application data), kWantMore (incomplete),
   // or a terminal state; `again` says a record was consumed without output for the caller.
   Progress read_record(std::span<std::uint8_t> out, std::size_t& got, bool& again);
-  Progress take_pending(std::span<std::uint8_t> out, std::size_t& got);
   // Post-handshake messages in one record's content (RFC 8446 4.6).
   bool handle_handshake(std::span<const std::uint8_t> content);
   bool handle_message(std::uint8_t type, std::span<const std::uint8_t> body, bool last_in_record);
@@ -120,11 +120,8 @@ class RecordLayer final : public RecordProtection {
   std::uint64_t key_updates_ = 0;
   Direction read_;
   Direction write_;
-  std::vector<std::uint8_t> in_;  // ciphertext fed and not yet read, from in_off_
-  std::size_t in_off_ = 0;
-  std::vector<std::uint8_t> out_;      // ciphertext for the peer
-  std::vector<std::uint8_t> pending_;  // plaintext of one record the caller's buffer could not hold
-  std::size_t pending_off_ = 0;
+  RecordBuffers buffers_;                // ciphertext fed, plaintext of one record
+  std::vector<std::uint8_t> out_;        // ciphertext for the peer
   std::vector<std::uint8_t> handshake_;  // a post-handshake message split across records
   Failure failure_;
 };
