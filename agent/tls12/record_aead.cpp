@@ -1,12 +1,13 @@
 #include "agent/tls12/record_aead.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <array>
 
 namespace wb::tls12 {
 namespace {
+
+static_assert(kNonceLen == tls13::kAeadNonceLen && kTagLen == tls13::kAeadTagLen);
 
 // One explicit fetch per cipher and process (an implicit fetch would happen on every init).
 const EVP_CIPHER* cipher_for(const SuiteParams& suite) {
@@ -51,35 +52,6 @@ std::array<std::uint8_t, kNonceLen> nonce_for(const SuiteParams& suite, const Di
 
 }  // namespace
 
-RecordAead::~RecordAead() {
-  release();
-}
-
-void RecordAead::release() {
-  EVP_CIPHER_CTX_free(ctx_);  // cleanses the expanded key schedule
-  ctx_ = nullptr;
-  keyed_ = false;
-}
-
-bool RecordAead::prepare(const SuiteParams& suite, const DirectionKeys& keys,
-                         std::span<const std::uint8_t, kNonceLen> nonce, bool encrypt) {
-  const EVP_CIPHER* cipher = cipher_for(suite);
-  if (cipher == nullptr) return false;
-  if (ctx_ == nullptr) {
-    ctx_ = EVP_CIPHER_CTX_new();
-    if (ctx_ == nullptr) return false;
-    keyed_ = false;
-  }
-  const int enc = encrypt ? 1 : 0;
-  // A direction only ever seals or only ever opens, so the key is set once per context.
-  if (!keyed_ || keyed_encrypt_ != encrypt) {
-    if (EVP_CipherInit_ex2(ctx_, cipher, keys.key.data(), nullptr, enc, nullptr) != 1) return false;
-    keyed_ = true;
-    keyed_encrypt_ = encrypt;
-  }
-  return EVP_CipherInit_ex2(ctx_, nullptr, nullptr, nonce.data(), enc, nullptr) == 1;
-}
-
 bool RecordAead::seal(const SuiteParams& suite, const DirectionKeys& keys, std::uint64_t seq,
                       std::uint8_t type, std::span<const std::uint8_t> content,
                       std::span<std::uint8_t> out) {
@@ -87,24 +59,8 @@ bool RecordAead::seal(const SuiteParams& suite, const DirectionKeys& keys, std::
   if (out.size() != body_len(suite, content.size())) return false;
   if (ex > 0) put_u64(out.data(), seq);
   const auto nonce = nonce_for(suite, keys, seq, out.first(ex));
-  if (!prepare(suite, keys, nonce, true)) return false;
   const auto ad = additional_data(seq, type, content.size());
-  int len = 0;
-  if (EVP_EncryptUpdate(ctx_, nullptr, &len, ad.data(), static_cast<int>(ad.size())) != 1) {
-    return false;
-  }
-  std::size_t done = 0;
-  if (!content.empty()) {
-    if (EVP_EncryptUpdate(ctx_, out.data() + ex, &len, content.data(),
-                          static_cast<int>(content.size())) != 1) {
-      return false;
-    }
-    done = static_cast<std::size_t>(len);
-  }
-  if (EVP_EncryptFinal_ex(ctx_, out.data() + ex + done, &len) != 1) return false;
-  done += static_cast<std::size_t>(len);
-  if (done != content.size()) return false;
-  return EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, kTagLen, out.data() + ex + done) == 1;
+  return ctx_.seal({cipher_for(suite), keys.key.data(), nonce}, ad, content, {}, out.subspan(ex));
 }
 
 bool RecordAead::open(const SuiteParams& suite, const DirectionKeys& keys, std::uint64_t seq,
@@ -112,26 +68,9 @@ bool RecordAead::open(const SuiteParams& suite, const DirectionKeys& keys, std::
                       std::span<std::uint8_t> out) {
   const std::size_t ex = suite.explicit_nonce_len;
   if (body.size() < ex + kTagLen || out.size() != body.size() - ex - kTagLen) return false;
-  // Copied before decrypting: out may be the body's own bytes.
-  std::array<std::uint8_t, kTagLen> tag{};
-  for (std::size_t i = 0; i < kTagLen; ++i) tag[i] = body[ex + out.size() + i];
   const auto nonce = nonce_for(suite, keys, seq, body.first(ex));
   const auto ad = additional_data(seq, type, out.size());
-  bool ok = prepare(suite, keys, nonce, false);
-  int len = 0;
-  std::size_t done = 0;
-  ok = ok && EVP_DecryptUpdate(ctx_, nullptr, &len, ad.data(), static_cast<int>(ad.size())) == 1;
-  if (ok && !out.empty()) {
-    ok = EVP_DecryptUpdate(ctx_, out.data(), &len, body.data() + ex,
-                           static_cast<int>(out.size())) == 1;
-    done = ok ? static_cast<std::size_t>(len) : 0;
-  }
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag.data()) == 1;
-  ok = ok && EVP_DecryptFinal_ex(ctx_, out.data() + done, &len) == 1;
-  ok = ok && done + static_cast<std::size_t>(len) == out.size();
-  // Unauthenticated plaintext never leaves: the caller may have handed its own buffer.
-  if (!ok && !out.empty()) OPENSSL_cleanse(out.data(), out.size());
-  return ok;
+  return ctx_.open({cipher_for(suite), keys.key.data(), nonce}, ad, body.subspan(ex), out);
 }
 
 }  // namespace wb::tls12

@@ -14,20 +14,14 @@
 #include <span>
 
 #include "agent/tls12/suite.h"
-
-typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+#include "agent/tls13/aead_context.h"
 
 namespace wb::tls12 {
 
 class RecordAead {
  public:
-  RecordAead() = default;
-  ~RecordAead();
-  RecordAead(const RecordAead&) = delete;
-  RecordAead& operator=(const RecordAead&) = delete;
-
-  void release();
-  bool holds_context() const { return ctx_ != nullptr; }
+  void release() { ctx_.release(); }
+  bool holds_context() const { return ctx_.holds_context(); }
 
   // Body bytes a record of `plaintext_len` takes: explicit nonce + plaintext + tag.
   static std::size_t body_len(const SuiteParams& suite, std::size_t plaintext_len) {
@@ -43,12 +37,7 @@ class RecordAead {
             std::uint8_t type, std::span<const std::uint8_t> body, std::span<std::uint8_t> out);
 
  private:
-  bool prepare(const SuiteParams& suite, const DirectionKeys& keys,
-               std::span<const std::uint8_t, kNonceLen> nonce, bool encrypt);
-
-  EVP_CIPHER_CTX* ctx_ = nullptr;
-  bool keyed_ = false;
-  bool keyed_encrypt_ = false;
+  tls13::AeadContext ctx_;
 };
 
 }  // namespace wb::tls12

@@ -9,10 +9,9 @@
 #include <memory>
 #include <span>
 
+#include "agent/tls13/aead_context.h"
 #include "agent/tls13/key_schedule.h"
 #include "agent/tls13/suite.h"
-
-typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
 
 namespace wb::tls13 {
 
@@ -20,16 +19,11 @@ inline constexpr std::size_t kHeaderLen = 5;
 
 class RecordAead {
  public:
-  RecordAead() = default;
-  ~RecordAead();
-  RecordAead(const RecordAead&) = delete;
-  RecordAead& operator=(const RecordAead&) = delete;
-
   // The key changed (KeyUpdate): the context must be keyed again before the next record.
-  void rekey() { keyed_ = false; }
+  void rekey() { ctx_.rekey(); }
   // Frees the cipher context (idle); the next seal/open makes a new one.
-  void release();
-  bool holds_context() const { return ctx_ != nullptr; }
+  void release() { ctx_.release(); }
+  bool holds_context() const { return ctx_.holds_context(); }
 
   // out = encrypt(content || type) || tag; out.size() must be content.size() + 1 + kTagLen.
   // content and out must not overlap.
@@ -43,10 +37,7 @@ class RecordAead {
             std::span<std::uint8_t> out);
 
  private:
-  bool prepare(Suite suite, const TrafficKeys& keys, std::uint64_t seq, bool encrypt);
-
-  EVP_CIPHER_CTX* ctx_ = nullptr;
-  bool keyed_ = false;
+  AeadContext ctx_;
 };
 
 }  // namespace wb::tls13
