@@ -5,6 +5,7 @@
 #include <openssl/rsa.h>
 
 #include "tests/intercept/test_pki.h"
+#include "tests/tls13/openssl_pair_common.h"
 
 namespace wb::test {
 namespace {
@@ -141,17 +142,11 @@ bool Tls12Pair::handshake() {
 }
 
 Bytes Tls12Pair::take_output(bool client) {
-  Bytes out;
-  std::uint8_t buf[16384];
-  BIO* bio = side(client).out;
-  for (int n; (n = BIO_read(bio, buf, sizeof buf)) > 0;) out.insert(out.end(), buf, buf + n);
-  return out;
+  return drain_bio(side(client).out);
 }
 
 void Tls12Pair::give_input(bool client, std::span<const std::uint8_t> bytes) {
-  if (bytes.empty()) return;
-  EXPECT_EQ(BIO_write(side(client).in, bytes.data(), static_cast<int>(bytes.size())),
-            static_cast<int>(bytes.size()));
+  fill_bio(side(client).in, bytes);
 }
 
 void Tls12Pair::flush(bool from_client) {
@@ -159,28 +154,16 @@ void Tls12Pair::flush(bool from_client) {
 }
 
 Bytes Tls12Pair::read(bool client, int& error) {
-  Bytes out;
-  std::uint8_t buf[16384];
-  for (;;) {
-    const int n = SSL_read(side(client).ssl, buf, sizeof buf);
-    if (n <= 0) {
-      error = SSL_get_error(side(client).ssl, n);
-      return out;
-    }
-    out.insert(out.end(), buf, buf + n);
-  }
+  return ssl_read_all(side(client).ssl, error);
 }
 
 bool Tls12Pair::write(bool client, std::span<const std::uint8_t> plaintext) {
-  return SSL_write(side(client).ssl, plaintext.data(), static_cast<int>(plaintext.size())) ==
-         static_cast<int>(plaintext.size());
+  return ssl_write_all(side(client).ssl, plaintext);
 }
 
 std::optional<tls12::Handoff> Tls12Pair::handoff(bool client) {
   Side& s = side(client);
-  int error = 0;
-  EXPECT_TRUE(read(client, error).empty()) << "no unread data at the handoff";
-  EXPECT_EQ(error, SSL_ERROR_WANT_READ);
+  expect_read_drained(s.ssl);
   flush(client);
   tls12::Handoff h{};
   h.cipher_suite = SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(s.ssl));

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 
 #include "tests/intercept/test_pki.h"
+#include "tests/tls13/openssl_pair_common.h"
 
 namespace wb::test {
 namespace {
@@ -90,17 +91,11 @@ bool OpensslPair::handshake() {
 }
 
 Bytes OpensslPair::take_output(bool client) {
-  Bytes out;
-  std::uint8_t buf[16384];
-  BIO* bio = side(client).out;
-  for (int n; (n = BIO_read(bio, buf, sizeof buf)) > 0;) out.insert(out.end(), buf, buf + n);
-  return out;
+  return drain_bio(side(client).out);
 }
 
 void OpensslPair::give_input(bool client, std::span<const std::uint8_t> bytes) {
-  if (bytes.empty()) return;
-  EXPECT_EQ(BIO_write(side(client).in, bytes.data(), static_cast<int>(bytes.size())),
-            static_cast<int>(bytes.size()));
+  fill_bio(side(client).in, bytes);
 }
 
 void OpensslPair::flush(bool from_client) {
@@ -115,28 +110,16 @@ std::uint64_t OpensslPair::records_sent(bool by_client) const {
 }
 
 Bytes OpensslPair::read(bool client, int& error) {
-  Bytes out;
-  std::uint8_t buf[16384];
-  for (;;) {
-    const int n = SSL_read(side(client).ssl, buf, sizeof buf);
-    if (n <= 0) {
-      error = SSL_get_error(side(client).ssl, n);
-      return out;
-    }
-    out.insert(out.end(), buf, buf + n);
-  }
+  return ssl_read_all(side(client).ssl, error);
 }
 
 bool OpensslPair::write(bool client, std::span<const std::uint8_t> plaintext) {
-  return SSL_write(side(client).ssl, plaintext.data(), static_cast<int>(plaintext.size())) ==
-         static_cast<int>(plaintext.size());
+  return ssl_write_all(side(client).ssl, plaintext);
 }
 
 std::optional<tls13::Handoff> OpensslPair::handoff(bool client) {
   Side& s = side(client);
-  int error = 0;
-  EXPECT_TRUE(read(client, error).empty()) << "no unread data at the handoff";
-  EXPECT_EQ(error, SSL_ERROR_WANT_READ);
+  expect_read_drained(s.ssl);
   flush(client);  // anything it still had to say (e.g. its answer to a KeyUpdate)
   const auto suite =
       tls13::suite_from_id(SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(s.ssl)));
