@@ -14,12 +14,12 @@
 
 #include "agent/tls12/record_aead.h"
 #include "agent/tls12/record_layer.h"
+#include "tests/tls13/fuzz_record_reader.h"
 
 namespace {
 
 using wb::tls12::Handoff;
 using wb::tls12::RecordLayer;
-using Progress = RecordLayer::Progress;
 
 constexpr std::array<std::uint16_t, 3> kSuites = {0xC02B, 0xC030, 0xCCA9};
 
@@ -37,43 +37,7 @@ Handoff handoff(std::uint16_t suite, bool is_client) {
   return h;
 }
 
-struct Reader {
-  std::vector<std::uint8_t> got;
-  bool failed = false;
-  bool closed = false;
-  void drain(RecordLayer& rl, std::size_t chunk) {
-    std::vector<std::uint8_t> buf(chunk == 0 ? 1 : chunk);
-    for (int guard = 0; guard < 100000; ++guard) {
-      std::size_t n = 0;
-      const auto p = rl.read_into(buf, n);
-      if (p == Progress::kDone) {
-        if (failed || closed || n == 0 || n > buf.size()) std::abort();
-        got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-        continue;
-      }
-      if (p == Progress::kFailed) failed = true;
-      if (p == Progress::kClosed) closed = true;
-      if (n != 0) std::abort();
-      return;
-    }
-    std::abort();  // read_into must stop producing on its own
-  }
-};
-
-void raw_ciphertext(RecordLayer& ours, std::span<const std::uint8_t> data) {
-  Reader r;
-  while (!data.empty()) {
-    const std::size_t piece = std::min<std::size_t>(data[0] + 1, data.size() - 1);
-    const std::size_t chunk = data.size() > 1 ? std::size_t{data[1]} * 67 : 1;
-    ours.feed(data.subspan(1, piece));
-    data = data.subspan(1 + piece);
-    r.drain(ours, chunk);
-    ours.consume_output();
-  }
-  ours.feed_eof();
-  r.drain(ours, 100);
-  ours.release_buffers();
-}
+using Reader = wb::test::FuzzReader;
 
 // The peer's side of the connection: its write keys and seq.
 class Peer {
@@ -196,7 +160,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   } else {
     auto made = RecordLayer::create(handoff(suite, ours_client));
     if (!made.ok()) std::abort();
-    raw_ciphertext(**made, data.subspan(1));
+    wb::test::fuzz_raw_ciphertext(**made, data.subspan(1));
   }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/tls13/record_layer.h"
+#include "tests/tls13/fuzz_record_reader.h"
 
 namespace {
 
@@ -34,43 +35,7 @@ std::unique_ptr<RecordLayer> layer(Suite suite, bool is_client, std::uint64_t li
   return std::move(*made);
 }
 
-struct Reader {
-  std::vector<std::uint8_t> got;
-  bool failed = false;
-  bool closed = false;
-  void drain(RecordLayer& rl, std::size_t chunk) {
-    std::vector<std::uint8_t> buf(chunk == 0 ? 1 : chunk);
-    for (int guard = 0; guard < 100000; ++guard) {
-      std::size_t n = 0;
-      const auto p = rl.read_into(buf, n);
-      if (p == RecordLayer::Progress::kDone) {
-        if (failed || closed || n == 0 || n > buf.size()) std::abort();
-        got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-        continue;
-      }
-      if (p == RecordLayer::Progress::kFailed) failed = true;
-      if (p == RecordLayer::Progress::kClosed) closed = true;
-      if (n != 0) std::abort();
-      return;
-    }
-    std::abort();  // read_into must stop producing on its own
-  }
-};
-
-void raw_ciphertext(RecordLayer& ours, std::span<const std::uint8_t> data) {
-  Reader r;
-  while (!data.empty()) {
-    const std::size_t piece = std::min<std::size_t>(data[0] + 1, data.size() - 1);
-    const std::size_t chunk = data.size() > 1 ? std::size_t{data[1]} * 67 : 1;
-    ours.feed(data.subspan(1, piece));
-    data = data.subspan(1 + piece);
-    r.drain(ours, chunk);
-    ours.consume_output();
-  }
-  ours.feed_eof();
-  r.drain(ours, 100);
-  ours.release_buffers();
-}
+using Reader = wb::test::FuzzReader;
 
 void scripted_peer(Suite suite, bool ours_client, std::span<const std::uint8_t> data) {
   if (data.empty()) return;
@@ -144,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     scripted_peer(suite, ours_client, data.subspan(1));
   } else {
     auto ours = layer(suite, ours_client, std::uint64_t{1} << 24);
-    raw_ciphertext(*ours, data.subspan(1));
+    wb::test::fuzz_raw_ciphertext(*ours, data.subspan(1));
   }
   return 0;
 }
