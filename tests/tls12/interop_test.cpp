@@ -64,7 +64,7 @@ class Tls12Interop : public ::testing::TestWithParam<std::tuple<int, bool>> {
   }
   Bytes ours_read(Progress expect = Progress::kWantMore, std::size_t chunk = 16384) {
     Progress last{};
-    Bytes got = test::read_all12(*ours_, last, chunk);
+    Bytes got = test::read_all(*ours_, last, chunk);
     EXPECT_EQ(last, expect) << ours_->failure().reason;
     return got;
   }
@@ -266,7 +266,7 @@ TEST_P(Tls12Interop, EveryTruncationPoint) {
     auto layer = test::make_layer12(handoff_);
     Progress last{};
     layer->feed(std::span(stream).first(cut));
-    Bytes got = test::read_all12(*layer, last);
+    Bytes got = test::read_all(*layer, last);
     if (cut < stream.size()) {
       EXPECT_EQ(last, Progress::kWantMore) << layer->failure().reason;
       // A FIN at this point: what was complete was delivered, then the truncation is reported.
@@ -274,13 +274,13 @@ TEST_P(Tls12Interop, EveryTruncationPoint) {
       truncated->feed(std::span(stream).first(cut));
       truncated->feed_eof();
       Progress end{};
-      const Bytes part = test::read_all12(*truncated, end);
+      const Bytes part = test::read_all(*truncated, end);
       EXPECT_EQ(end, Progress::kFailed);
       EXPECT_EQ(truncated->failure().kind, RecordLayer::Failure::Kind::kPeerClosed);
       EXPECT_TRUE(std::equal(part.begin(), part.end(), data.begin()));
     }
     layer->feed(std::span(stream).subspan(cut));
-    const Bytes rest = test::read_all12(*layer, last);
+    const Bytes rest = test::read_all(*layer, last);
     got.insert(got.end(), rest.begin(), rest.end());
     EXPECT_EQ(last, Progress::kClosed) << layer->failure().reason;
     EXPECT_EQ(got, data);
@@ -295,7 +295,7 @@ TEST_P(Tls12Interop, ByteByByte) {
   Progress last{};
   for (const std::uint8_t b : stream) {
     ours_->feed(Bytes{b});
-    const Bytes part = test::read_all12(*ours_, last, 7);
+    const Bytes part = test::read_all(*ours_, last, 7);
     got.insert(got.end(), part.begin(), part.end());
   }
   EXPECT_EQ(last, Progress::kClosed) << ours_->failure().reason;

@@ -97,7 +97,7 @@ class Tls12RecordLayer : public ::testing::TestWithParam<std::uint16_t> {
   }
   Bytes read(Progress expect) {
     Progress last{};
-    Bytes got = test::read_all12(*ours_, last);
+    Bytes got = test::read_all(*ours_, last);
     EXPECT_EQ(last, expect) << ours_->failure().reason;
     return got;
   }
@@ -114,13 +114,13 @@ TEST_P(Tls12RecordLayer, TwoLayersTalk) {
   auto server = test::make_layer12(handoff(false));
   const Bytes a = test::pattern(40000, 3);
   ASSERT_TRUE(ours_->write(a).ok());
-  test::transfer12(*ours_, *server);
+  test::transfer(*ours_, *server);
   Progress last{};
-  EXPECT_EQ(test::read_all12(*server, last, 100), a);
+  EXPECT_EQ(test::read_all(*server, last, 100), a);
   ASSERT_TRUE(server->write(Bytes{}).ok());  // nothing to send
   ASSERT_TRUE(server->write(Bytes{'o', 'k'}).ok());
   server->shutdown();
-  test::transfer12(*server, *ours_);
+  test::transfer(*server, *ours_);
   EXPECT_EQ(read(Progress::kClosed), (Bytes{'o', 'k'}));
 }
 
@@ -187,9 +187,9 @@ TEST_P(Tls12RecordLayer, HelloRequestDeclinedWithAWarning) {
   ours_->feed(from_server(kHandshake, {0, 0, 0, 0}));
   read(Progress::kWantMore);
   auto server = test::make_layer12(handoff(false));
-  test::transfer12(*ours_, *server);  // the server layer ignores warning alerts
+  test::transfer(*ours_, *server);  // the server layer ignores warning alerts
   Progress last{};
-  EXPECT_TRUE(test::read_all12(*server, last).empty());
+  EXPECT_TRUE(test::read_all(*server, last).empty());
   EXPECT_EQ(last, Progress::kWantMore) << server->failure().reason;
   EXPECT_EQ(server->read_seq(), 2u);
 }
@@ -216,7 +216,7 @@ TEST_P(Tls12RecordLayer, ServerRoleRefusesHelloRequestAndClientHello) {
     auto server = test::make_layer12(handoff(false));
     server->feed(test::seal_record12(handoff(false), true, 1, kHandshake, content));
     Progress last{};
-    test::read_all12(*server, last);
+    test::read_all(*server, last);
     EXPECT_EQ(last, Progress::kFailed);
     EXPECT_EQ(server->failure().alert, alert) << server->failure().reason;
     // The fatal alert goes out encrypted; our client side reads it as such.
@@ -279,7 +279,7 @@ TEST_P(Tls12RecordLayer, PeerFinWithoutCloseNotify) {
 TEST_P(Tls12RecordLayer, SmallReadBufferKeepsTheRestPending) {
   const Bytes data = test::pattern(5000, 9);
   ours_->feed(from_server(kData, data));
-  EXPECT_EQ(test::read_all12(*ours_, *std::make_unique<Progress>(), 3), data);
+  EXPECT_EQ(test::read_all(*ours_, *std::make_unique<Progress>(), 3), data);
 }
 
 // Many layers so that glibc's per-thread caches do not hide the per-layer cost in mallinfo2.
@@ -291,12 +291,12 @@ TEST_P(Tls12RecordLayer, IdleFootprint) {
     auto c = test::make_layer12(handoff(true));
     auto s = test::make_layer12(handoff(false));
     ASSERT_TRUE(c->write(Bytes{'w'}).ok());
-    test::transfer12(*c, *s);
+    test::transfer(*c, *s);
     ASSERT_TRUE(s->write(Bytes{'w'}).ok());
-    test::transfer12(*s, *c);
+    test::transfer(*s, *c);
     Progress last{};
-    ASSERT_EQ(test::read_all12(*s, last).size(), 1u);
-    ASSERT_EQ(test::read_all12(*c, last).size(), 1u);
+    ASSERT_EQ(test::read_all(*s, last).size(), 1u);
+    ASSERT_EQ(test::read_all(*c, last).size(), 1u);
   }
   const auto before = mallinfo2().uordblks;
   for (std::size_t i = 0; i < kPairs; ++i) {
@@ -305,12 +305,12 @@ TEST_P(Tls12RecordLayer, IdleFootprint) {
     auto& c = *layers[layers.size() - 2];
     auto& s = *layers.back();
     ASSERT_TRUE(c.write(Bytes{'p', 'i', 'n', 'g'}).ok());
-    test::transfer12(c, s);
+    test::transfer(c, s);
     ASSERT_TRUE(s.write(Bytes{'p', 'o', 'n', 'g'}).ok());
-    test::transfer12(s, c);
+    test::transfer(s, c);
     Progress last{};
-    ASSERT_EQ(test::read_all12(s, last).size(), 4u);
-    ASSERT_EQ(test::read_all12(c, last).size(), 4u);
+    ASSERT_EQ(test::read_all(s, last).size(), 4u);
+    ASSERT_EQ(test::read_all(c, last).size(), 4u);
     EXPECT_TRUE(c.holds_cipher_contexts());
   }
   const auto active = mallinfo2().uordblks;
@@ -336,9 +336,9 @@ TEST_P(Tls12RecordLayer, IdleFootprint) {
   auto& c = *layers[0];
   auto& s = *layers[1];
   ASSERT_TRUE(c.write(Bytes{'z'}).ok());
-  test::transfer12(c, s);
+  test::transfer(c, s);
   Progress last{};
-  EXPECT_EQ(test::read_all12(s, last), Bytes{'z'});
+  EXPECT_EQ(test::read_all(s, last), Bytes{'z'});
 }
 
 INSTANTIATE_TEST_SUITE_P(Suites, Tls12RecordLayer, ::testing::Values(0xC02B, 0xC030, 0xCCA8),

@@ -48,22 +48,4 @@ Bytes seal_record12(const tls12::Handoff& handoff, bool by_client, std::uint64_t
   return record;
 }
 
-Bytes read_all12(tls13::RecordProtection& layer, Progress12& last, std::size_t chunk) {
-  Bytes all;
-  Bytes buf(chunk);
-  for (int guard = 0; guard < 1 << 20; ++guard) {
-    std::size_t got = 0;
-    last = layer.read_into(buf, got);
-    if (last != Progress12::kDone) break;
-    EXPECT_GT(got, 0u);
-    all.insert(all.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
-  }
-  return all;
-}
-
-void transfer12(tls13::RecordProtection& from, tls13::RecordProtection& to) {
-  to.feed(from.output());
-  from.consume_output();
-}
-
 }  // namespace wb::test

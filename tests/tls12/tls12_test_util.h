@@ -1,6 +1,6 @@
 // Helpers for the TLS 1.2 record-layer tests and fuzzers: fixed handoffs, a peer that seals
-// records of any type under the handoff's keys, and reading through the RecordProtection
-// interface.
+// records of any type under the handoff's keys. Reading and moving bytes between layers:
+// read_all()/transfer() of tests/tls13/tls13_test_util.h, through the RecordProtection interface.
 #pragma once
 
 #include <cstdint>
@@ -25,8 +25,5 @@ std::unique_ptr<tls12::RecordLayer> make_layer12(const tls12::Handoff& handoff,
 // `seq` (GCM: the seq is also the explicit nonce, as RecordLayer sends it).
 Bytes seal_record12(const tls12::Handoff& handoff, bool by_client, std::uint64_t seq,
                     std::uint8_t type, std::span<const std::uint8_t> content);
-
-Bytes read_all12(tls13::RecordProtection& layer, Progress12& last, std::size_t chunk = 16384);
-void transfer12(tls13::RecordProtection& from, tls13::RecordProtection& to);
 
 }  // namespace wb::test

@@ -52,7 +52,7 @@ Bytes seal_typed(tls13::Suite suite, const tls13::Secret& secret, std::uint64_t 
   return seal_inner(suite, secret, seq, inner);
 }
 
-Bytes read_all(RecordLayer& layer, Progress& last, std::size_t chunk) {
+Bytes read_all(tls13::RecordProtection& layer, Progress& last, std::size_t chunk) {
   Bytes all;
   Bytes buf(chunk);
   for (int guard = 0; guard < 1 << 20; ++guard) {
@@ -65,7 +65,7 @@ Bytes read_all(RecordLayer& layer, Progress& last, std::size_t chunk) {
   return all;
 }
 
-void transfer(RecordLayer& from, RecordLayer& to) {
+void transfer(tls13::RecordProtection& from, tls13::RecordProtection& to) {
   to.feed(from.output());
   from.consume_output();
 }

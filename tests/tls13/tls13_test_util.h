@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/tls13/record_layer.h"
+#include "agent/tls13/record_protection.h"
 #include "tests/support/packet_builder.h"
 
 namespace wb::test {
@@ -33,10 +34,11 @@ Bytes seal_inner(tls13::Suite suite, const tls13::Secret& secret, std::uint64_t 
 Bytes seal_typed(tls13::Suite suite, const tls13::Secret& secret, std::uint64_t seq,
                  std::uint8_t type, const Bytes& content);
 
-// Reads until the layer stops producing plaintext; `last` is the final progress.
-Bytes read_all(RecordLayer& layer, Progress& last, std::size_t chunk = 16384);
+// Reads until the layer stops producing plaintext; `last` is the final progress. Any record
+// layer (TLS 1.3 or 1.2) through the RecordProtection interface.
+Bytes read_all(tls13::RecordProtection& layer, Progress& last, std::size_t chunk = 16384);
 // Moves everything `from` has queued into `to`.
-void transfer(RecordLayer& from, RecordLayer& to);
+void transfer(tls13::RecordProtection& from, tls13::RecordProtection& to);
 
 Bytes pattern(std::size_t n, std::uint32_t seed = 1);
 
