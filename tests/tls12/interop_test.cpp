@@ -13,6 +13,7 @@
 #include "agent/tls12/record_layer.h"
 #include "tests/tls12/openssl_pair12.h"
 #include "tests/tls12/tls12_test_util.h"
+#include "tests/tls13/interop_fixture.h"
 #include "tests/tls13/tls13_test_util.h"
 
 namespace wb::tls12 {
@@ -34,11 +35,9 @@ constexpr SuiteCase kSuites[] = {
     {"AES256-GCM-SHA384", 0x009D, test::ServerKey::kRsa},  // RSA key exchange
 };
 
-class Tls12Interop : public ::testing::TestWithParam<std::tuple<int, bool>> {
+class Tls12Interop : public test::InteropFixture<test::Tls12Pair, RecordLayer> {
  protected:
   const SuiteCase& suite() const { return kSuites[std::get<0>(GetParam())]; }
-  bool ours_client() const { return std::get<1>(GetParam()); }
-  bool peer() const { return !ours_client(); }
 
   void start(const std::function<void(test::Tls12Pair&)>& before = {}) {
     pair_ = std::make_unique<test::Tls12Pair>(suite().cipher_list, suite().key);
@@ -50,33 +49,6 @@ class Tls12Interop : public ::testing::TestWithParam<std::tuple<int, bool>> {
     handoff_ = *h;
     ours_ = test::make_layer12(*h);
     ASSERT_NE(ours_, nullptr);
-  }
-  void to_peer() {
-    pair_->give_input(peer(), ours_->output());
-    ours_->consume_output();
-  }
-  void to_ours() { ours_->feed(pair_->take_output(peer())); }
-  Bytes peer_read(int expect_error = SSL_ERROR_WANT_READ) {
-    int error = 0;
-    Bytes got = pair_->read(peer(), error);
-    EXPECT_EQ(error, expect_error);
-    return got;
-  }
-  Bytes ours_read(Progress expect = Progress::kWantMore, std::size_t chunk = 16384) {
-    Progress last{};
-    Bytes got = test::read_all(*ours_, last, chunk);
-    EXPECT_EQ(last, expect) << ours_->failure().reason;
-    return got;
-  }
-  void expect_data_both_ways(std::uint32_t seed) {
-    const Bytes a = test::pattern(3000, seed);
-    ASSERT_TRUE(ours_->write(a).ok());
-    to_peer();
-    EXPECT_EQ(peer_read(), a);
-    const Bytes b = test::pattern(2000, seed + 1);
-    ASSERT_TRUE(pair_->write(peer(), b));
-    to_ours();
-    EXPECT_EQ(ours_read(), b);
   }
   // We fail with `alert` on our next input and the OpenSSL peer receives it (fatal).
   void expect_alert_exchange(int alert) {
@@ -99,8 +71,6 @@ class Tls12Interop : public ::testing::TestWithParam<std::tuple<int, bool>> {
     return pair_->take_output(peer());
   }
 
-  std::unique_ptr<test::Tls12Pair> pair_;
-  std::unique_ptr<RecordLayer> ours_;
   Handoff handoff_{};
 };
 

@@ -9,6 +9,7 @@
 
 #include "agent/tls13/record_boundaries.h"
 #include "agent/tls13/record_layer.h"
+#include "tests/tls13/interop_fixture.h"
 #include "tests/tls13/openssl_pair.h"
 #include "tests/tls13/tls13_test_util.h"
 
@@ -18,12 +19,10 @@ namespace {
 using test::Bytes;
 using test::Progress;
 
-class Tls13Interop : public ::testing::TestWithParam<std::tuple<int, bool>> {
+class Tls13Interop : public test::InteropFixture<test::OpensslPair, RecordLayer> {
  protected:
   static constexpr const char* kNames[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
                                            "TLS_CHACHA20_POLY1305_SHA256"};
-  bool ours_client() const { return std::get<1>(GetParam()); }
-  bool peer() const { return !ours_client(); }  // the side OpenSSL keeps
   Suite suite() const { return static_cast<Suite>(std::get<0>(GetParam())); }
 
   // Handshake with `tickets`, run `before` on the all-OpenSSL pair, then replace our side.
@@ -39,34 +38,6 @@ class Tls13Interop : public ::testing::TestWithParam<std::tuple<int, bool>> {
     auto made = RecordLayer::create(*h, options);
     ASSERT_TRUE(made.ok()) << made.error().message();
     ours_ = std::move(*made);
-  }
-  void to_peer() {
-    pair_->give_input(peer(), ours_->output());
-    ours_->consume_output();
-  }
-  void to_ours() { ours_->feed(pair_->take_output(peer())); }
-  Bytes peer_read(int expect_error = SSL_ERROR_WANT_READ) {
-    int error = 0;
-    Bytes got = pair_->read(peer(), error);
-    EXPECT_EQ(error, expect_error);
-    return got;
-  }
-  Bytes ours_read(Progress expect = Progress::kWantMore, std::size_t chunk = 16384) {
-    Progress last{};
-    Bytes got = test::read_all(*ours_, last, chunk);
-    EXPECT_EQ(last, expect) << ours_->failure().reason;
-    return got;
-  }
-  // Both directions still carry data.
-  void expect_data_both_ways(std::uint32_t seed) {
-    const Bytes a = test::pattern(3000, seed);
-    ASSERT_TRUE(ours_->write(a).ok());
-    to_peer();
-    EXPECT_EQ(peer_read(), a);
-    const Bytes b = test::pattern(2000, seed + 1);
-    ASSERT_TRUE(pair_->write(peer(), b));
-    to_ours();
-    EXPECT_EQ(ours_read(), b);
   }
   // Our next input is `bytes`; we must fail with `alert` and the OpenSSL peer must receive it.
   void expect_alert_exchange(const Bytes& bytes, int alert) {
@@ -94,8 +65,6 @@ class Tls13Interop : public ::testing::TestWithParam<std::tuple<int, bool>> {
     return pair_->take_output(peer());
   }
 
-  std::unique_ptr<test::OpensslPair> pair_;
-  std::unique_ptr<RecordLayer> ours_;
   Handoff handoff_{};
 };
 
