@@ -304,13 +304,7 @@ TEST_P(Tls12RecordLayer, IdleFootprint) {
     layers.push_back(test::make_layer12(handoff(false)));
     auto& c = *layers[layers.size() - 2];
     auto& s = *layers.back();
-    ASSERT_TRUE(c.write(Bytes{'p', 'i', 'n', 'g'}).ok());
-    test::transfer(c, s);
-    ASSERT_TRUE(s.write(Bytes{'p', 'o', 'n', 'g'}).ok());
-    test::transfer(s, c);
-    Progress last{};
-    ASSERT_EQ(test::read_all(s, last).size(), 4u);
-    ASSERT_EQ(test::read_all(c, last).size(), 4u);
+    ASSERT_NO_FATAL_FAILURE(test::ping_pong(c, s));
     EXPECT_TRUE(c.holds_cipher_contexts());
   }
   const auto active = mallinfo2().uordblks;

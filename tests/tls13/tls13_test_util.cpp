@@ -70,6 +70,16 @@ void transfer(tls13::RecordProtection& from, tls13::RecordProtection& to) {
   from.consume_output();
 }
 
+void ping_pong(tls13::RecordProtection& client, tls13::RecordProtection& server) {
+  ASSERT_TRUE(client.write(Bytes{'p', 'i', 'n', 'g'}).ok());
+  transfer(client, server);
+  ASSERT_TRUE(server.write(Bytes{'p', 'o', 'n', 'g'}).ok());
+  transfer(server, client);
+  Progress last{};
+  ASSERT_EQ(read_all(server, last), (Bytes{'p', 'i', 'n', 'g'}));
+  ASSERT_EQ(read_all(client, last), (Bytes{'p', 'o', 'n', 'g'}));
+}
+
 Bytes pattern(std::size_t n, std::uint32_t seed) {
   Bytes out(n);
   std::uint32_t x = seed * 2654435761u + 1;

@@ -39,6 +39,9 @@ Bytes seal_typed(tls13::Suite suite, const tls13::Secret& secret, std::uint64_t 
 Bytes read_all(tls13::RecordProtection& layer, Progress& last, std::size_t chunk = 16384);
 // Moves everything `from` has queued into `to`.
 void transfer(tls13::RecordProtection& from, tls13::RecordProtection& to);
+// "ping" from client to server and "pong" back between two connected layers; gtest failures
+// (call it under ASSERT_NO_FATAL_FAILURE) when either does not arrive whole.
+void ping_pong(tls13::RecordProtection& client, tls13::RecordProtection& server);
 
 Bytes pattern(std::size_t n, std::uint32_t seed = 1);
 
