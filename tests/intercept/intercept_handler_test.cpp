@@ -359,7 +359,7 @@ TEST_F(HandlerTest, PlaintextInspectorChangeHeldBackArmsItsOwnTimer) {
   io_->first_bytes_timeout = 0ms;
   handler_->on_data(*io_, Side::kClient, bytes_of(options));
   ASSERT_EQ(io_->protocol, session::Protocol::kSip);
-  EXPECT_EQ(io_->brief, "");  // the first state waits like every change...
+  EXPECT_EQ(io_->brief, "");                 // the first state waits like every change...
   EXPECT_GT(io_->first_bytes_timeout, 0ms);  // ...for the timer it armed
   EXPECT_LE(io_->first_bytes_timeout, 1h);
   handler_->on_data(*io_, Side::kServer, bytes_of("SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
