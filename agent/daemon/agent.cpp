@@ -196,7 +196,8 @@ int Agent::serve(StopSignals& signals) {
     // (here, on the main thread, not on a worker a session waits on).
     const Parts& p = *parts_;
     if (p.interception && p.interception->service) {
-      const std::uint64_t now = p.interception->service->stats().compacted;
+      const std::uint64_t now =
+          p.interception->service->counters().compacted.load(std::memory_order_relaxed);
       if (now != compacted) release_free_memory();
       compacted = now;
     }
