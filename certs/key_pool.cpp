@@ -51,7 +51,7 @@ KeyType choose_key_type(std::optional<KeyType> server, KeyTypes client) {
 }
 
 Result<EvpPkeyPtr> generate_key(KeyType type) {
-  EvpPkeyPtr key(type == KeyType::ec_p256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048));
+  EvpPkeyPtr key(type == KeyType::ec_p256 ? EVP_EC_gen("prime256v1") : EVP_RSA_gen(2048));
   if (!key) return ossl_error(std::string("generate ") + key_type_name(type) + " key");
   return key;
 }

@@ -14,9 +14,9 @@ namespace wb::test {
 
 namespace {
 
-PkeyOwner make_key() {
-  PkeyOwner key(EVP_EC_gen("P-256"));
-  if (!key) throw std::runtime_error("EVP_EC_gen");
+PkeyOwner make_key(KeyKind kind) {
+  PkeyOwner key(kind == KeyKind::kEcP256 ? EVP_EC_gen("prime256v1") : EVP_RSA_gen(2048));
+  if (!key) throw std::runtime_error("key generation");
   return key;
 }
 
@@ -58,8 +58,8 @@ std::string bio_text(BIO* bio) {
 
 }  // namespace
 
-CertAndKey make_ca(const std::string& common_name) {
-  CertAndKey ca{X509Owner(), make_key()};
+CertAndKey make_ca(const std::string& common_name, KeyKind kind) {
+  CertAndKey ca{X509Owner(), make_key(kind)};
   ca.cert = new_cert(common_name, ca.key.get());
   X509_set_issuer_name(ca.cert.get(), X509_get_subject_name(ca.cert.get()));
   add_ext(ca.cert.get(), ca.cert.get(), NID_basic_constraints, "critical,CA:TRUE");
@@ -70,9 +70,9 @@ CertAndKey make_ca(const std::string& common_name) {
 }
 
 CertAndKey make_leaf(const CertAndKey& ca, const std::string& common_name,
-                     const std::vector<std::string>& dns_names,
-                     const std::vector<std::string>& ips) {
-  CertAndKey leaf{X509Owner(), make_key()};
+                     const std::vector<std::string>& dns_names, const std::vector<std::string>& ips,
+                     KeyKind kind) {
+  CertAndKey leaf{X509Owner(), make_key(kind)};
   leaf.cert = new_cert(common_name, leaf.key.get());
   X509_set_issuer_name(leaf.cert.get(), X509_get_subject_name(ca.cert.get()));
   std::string san;

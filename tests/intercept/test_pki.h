@@ -1,5 +1,5 @@
-// Certificates made at test time: a CA and leaves it signs (EC P-256), written as PEM files so
-// real OpenSSL tools (s_server, s_client, curl) can use them too.
+// Certificates made at test time: a CA and leaves it signs (EC P-256 or RSA-2048), written as PEM
+// files so real OpenSSL tools (s_server, s_client, curl) can use them too.
 #pragma once
 
 #include <openssl/evp.h>
@@ -29,11 +29,13 @@ struct CertAndKey {
   std::string write(const std::string& dir, const std::string& name) const;
 };
 
-CertAndKey make_ca(const std::string& common_name);
+enum class KeyKind { kEcP256, kRsa2048 };
+
+CertAndKey make_ca(const std::string& common_name, KeyKind kind = KeyKind::kEcP256);
 // A server certificate for `dns_names` (and `ips`) signed by `ca`.
 CertAndKey make_leaf(const CertAndKey& ca, const std::string& common_name,
                      const std::vector<std::string>& dns_names,
-                     const std::vector<std::string>& ips = {});
+                     const std::vector<std::string>& ips = {}, KeyKind kind = KeyKind::kEcP256);
 
 // A fresh temporary directory (removed by the caller with remove_all when wanted).
 std::string make_temp_dir(const std::string& tag);
