@@ -105,7 +105,11 @@ void print_status(const nlohmann::json& s) {
               << number(i, "verify_cache_hits") << ", verified " << number(i, "verify_cache_misses")
               << "\n"
               << "compacted      " << number(i, "compacted")
-              << " TLS legs (quiet sessions on wirebump's record layer)\n";
+              << " TLS legs (quiet sessions on wirebump's record layer)\n"
+              << "key methods    "
+              << (i.value("builtin_key_methods", false) ? "OpenSSL built-in (RSA, EC)"
+                                                        : "OpenSSL providers")
+              << "\n";
   }
 
   if (s.contains("certs") && s["certs"].is_object()) {

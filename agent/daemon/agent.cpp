@@ -94,8 +94,21 @@ void check_open_files_limit(std::uint32_t max_sessions) {
   }
 }
 
+// Failing to install is not fatal: OpenSSL's defaults work, only slower.
+void install_key_methods(Agent::Parts& p) {
+  if (!p.cfg.openssl_builtin_key_methods) return;
+  auto methods = intercept::BuiltinKeyMethods::install();
+  if (!methods.ok()) {
+    spdlog::warn("OpenSSL's provider key methods stay in use: {}", methods.error().message());
+    return;
+  }
+  p.key_methods = std::move(*methods);
+  spdlog::info("certificate RSA and EC keys use OpenSSL's built-in key methods");
+}
+
 Status bring_up(Agent::Parts& p) {
   check_open_files_limit(p.cfg.limits.max_sessions);
+  install_key_methods(p);
   WB_TRY(control::prepare_private_dir(p.cfg.run_dir));
   WB_TRY_ASSIGN(p.bridge, netsetup::setup_network(net_spec(p.cfg), netsetup_record_path(p.cfg)));
   spdlog::info("bridge {} (ifindex {}, {}){}: ports {}", p.bridge.bridge.name,

@@ -12,6 +12,7 @@
 #include "agent/daemon/revocation_http.h"
 #include "agent/daemon/agent.h"
 #include "agent/datapath/datapath.h"
+#include "agent/intercept/builtin_key_methods.h"
 #include "agent/netsetup/netsetup.h"
 #include "agent/relay/relay.h"
 #include "agent/session/session_table.h"
@@ -19,6 +20,9 @@
 namespace wb::daemon {
 
 struct Agent::Parts {
+  // Process-wide OpenSSL key methods (openssl_builtin_key_methods), installed before anything
+  // makes a key or a TLS context; first member, so released last.
+  std::unique_ptr<intercept::BuiltinKeyMethods> key_methods;
   config::Config cfg;
   AgentOptions options;
   netsetup::BridgeInfo bridge;

@@ -8,6 +8,7 @@
 #include "agent/common/log.h"
 #include "agent/control/protocol.h"
 #include "agent/daemon/cert_wiring.h"
+#include "agent/intercept/builtin_key_methods.h"
 #include "agent/policy/control.h"
 #include "certs/crl_host.h"
 
@@ -173,6 +174,7 @@ void add_interception_status(json& out, const Interception* interception,
   auto policy_stats = policy::handle_control(*interception->policy, "policy.stats", json::object(),
                                              policy::Clock::now());
   if (policy_stats) stats["policy"] = *policy_stats;
+  stats["builtin_key_methods"] = intercept::BuiltinKeyMethods::active();
   out["interception"] = stats;
 }
 

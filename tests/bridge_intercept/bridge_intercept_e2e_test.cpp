@@ -215,6 +215,8 @@ TEST_F(BridgeIntercept, HttpsToNginxIsInterceptedWithTheIssuersChain) {
   EXPECT_TRUE(contains(r.out, "hello through the bridge")) << r.out;
   EXPECT_TRUE(contains(r.out, "HTTP 200")) << r.out;
   EXPECT_GT(counter("intercepted"), before);
+  // The default: the server certificate's key went the built-in way (openssl_builtin_key_methods).
+  EXPECT_TRUE(interception().value("builtin_key_methods", false)) << interception().dump();
 
   // The chain the client gets: the forged leaf, issued by the wirebump issuer, with the server's
   // names and the bridge's CRL DP / OCSP AIA (crl_host defaulted to br0's 192.0.2.254).

@@ -97,7 +97,8 @@ const json kStatus = {
       {"speculative_aborted", 2},
       {"verify_cache_hits", 220},
       {"verify_cache_misses", 8},
-      {"compacted", 380}}},
+      {"compacted", 380},
+      {"builtin_key_methods", true}}},
     {"certs",
      {{"cache",
        {{"hits", 10}, {"misses", 2}, {"evictions", 0}, {"size", 2}, {"capacity", 1024}}}}}};
@@ -145,6 +146,7 @@ TEST_F(CliRoundTrip, Status) {
                        "verified 8\n"),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("key methods    OpenSSL built-in (RSA, EC)\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("compacted      380 TLS legs (quiet sessions on wirebump's record layer)\n"),
             std::string::npos)
       << r.out;

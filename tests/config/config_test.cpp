@@ -69,6 +69,7 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_TRUE(c.tunnel_on_error);
   EXPECT_TRUE(c.speculative_handshake);
   EXPECT_TRUE(c.compact_idle_sessions);
+  EXPECT_TRUE(c.openssl_builtin_key_methods);
   EXPECT_TRUE(c.detect.https && c.detect.sips && c.detect.sip && c.detect.ms_turn);
   EXPECT_EQ(c.sip_malformed, SipMalformed::kRelay);
   EXPECT_TRUE(c.policy.empty());
@@ -102,6 +103,7 @@ TEST(Config, EveryKeyAcceptsAGoodValue) {
   EXPECT_FALSE(c.tunnel_on_error);
   EXPECT_FALSE(c.speculative_handshake);
   EXPECT_FALSE(c.compact_idle_sessions);
+  EXPECT_FALSE(c.openssl_builtin_key_methods);
   EXPECT_EQ(c.learned_tunnel_ttl, std::chrono::seconds(600));
   EXPECT_EQ(c.pinning_window, std::chrono::seconds(0));
   EXPECT_EQ(c.sip_malformed, SipMalformed::kDeny);
@@ -120,7 +122,7 @@ TEST(Config, EveryKeyAcceptsAGoodValue) {
   EXPECT_EQ(c.policy[0].sni, "*.bank.example");
   EXPECT_FALSE(c.policy[0].has_dst);
   EXPECT_EQ(c.policy[0].action, PolicyAction::kTunnel);
-  EXPECT_EQ(c.policy[0].line, 45);  // where `[[policy]]` stands in kEveryKeySet
+  EXPECT_EQ(c.policy[0].line, 46);  // where `[[policy]]` stands in kEveryKeySet
   EXPECT_TRUE(c.policy[1].has_dst);
   EXPECT_EQ(c.policy[1].dst.port, 8443);
   EXPECT_EQ(c.policy[1].match_string(), "198.51.100.0/24:8443");

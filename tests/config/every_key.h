@@ -29,6 +29,7 @@ keylog = "/var/log/wb-keys.txt"
 tunnel_on_error = false
 speculative_handshake = false
 compact_idle_sessions = false
+openssl_builtin_key_methods = false
 learned_tunnel_ttl = 600
 pinning_window = 0
 sip_malformed = "deny"
