@@ -69,11 +69,12 @@ inline double bulk(std::uint16_t port, const std::string& ca, const std::string&
 
 inline std::unique_ptr<wb::relay::Relay> start_relay(std::uint16_t server_port,
                                                      wb::relay::HandlerFactory factory,
-                                                     wb::session::SessionTable& table) {
+                                                     wb::session::SessionTable& table,
+                                                     std::size_t workers = 1) {
   wb::relay::RelayConfig config;
   config.listen = {wb::session::Endpoint::loopback_v4(0)};
   config.transparent_listener = false;
-  config.workers = 1;
+  config.workers = workers;
   config.upstream = wb::relay::fixed_upstream(wb::session::Endpoint::loopback_v4(server_port));
   auto relay = wb::relay::Relay::start(config, std::move(factory), table);
   if (!relay) {

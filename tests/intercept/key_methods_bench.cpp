@@ -6,13 +6,17 @@
 // forged certificates warm. CPU is this process's (relay worker + certificate service) user +
 // system time over the run, divided by the connections s_time made. One row per server key type.
 //
-//   key_methods_bench [seconds-per-run=3] [rounds=7]
+//   key_methods_bench [seconds-per-run=3] [rounds=7] [workers=1]
+// With more than one worker, as many s_time clients run at once (the daemon runs one worker per
+// CPU, and the built-in methods take OpenSSL's global engine lock for every key context).
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -32,12 +36,21 @@ double cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-// Microseconds of this process's CPU per connection over one s_time run.
-double cpu_us_per_connection(std::uint16_t port, const std::string& issuer_file, int seconds) {
+// Microseconds of this process's CPU per connection over `clients` concurrent s_time runs.
+double cpu_us_per_connection(std::uint16_t port, const std::string& issuer_file, int seconds,
+                             int clients) {
   const double before = cpu_seconds();
-  const STime run = s_time_run(port, issuer_file, seconds);
+  std::vector<STime> runs(static_cast<std::size_t>(clients));
+  std::vector<std::thread> threads;
+  for (auto& run : runs) {
+    threads.emplace_back(
+        [&run, port, &issuer_file, seconds] { run = s_time_run(port, issuer_file, seconds); });
+  }
+  for (auto& t : threads) t.join();
   const double used = cpu_seconds() - before;
-  return run.connections > 0 ? used * 1e6 / run.connections : 0;
+  double connections = 0;
+  for (const auto& run : runs) connections += run.connections;
+  return connections > 0 ? used * 1e6 / connections : 0;
 }
 
 struct Server {
@@ -51,6 +64,7 @@ struct Server {
 int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 3;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 7;
+  const int workers = argc > 3 ? std::max(1, std::atoi(argv[3])) : 1;
   if (!wb::test::enter_private_netns()) {
     std::fprintf(stderr, "needs root (private network namespace)\n");
     return 77;
@@ -96,15 +110,16 @@ int main(int argc, char** argv) {
         },
         10s);
     tables.push_back(std::make_unique<wb::session::SessionTable>(100000));
-    relays.push_back(start_relay(s.port, service->factory(), *tables.back()));
+    relays.push_back(
+        start_relay(s.port, service->factory(), *tables.back(), static_cast<std::size_t>(workers)));
     relay_ports.push_back(relays.back()->listener_address(0).port());
     s_time(relay_ports.back(), issuer_file, 1);  // warm the forged certificate
   }
 
   std::printf(
-      "| server key | built-in us/conn (median of %d) | providers us/conn | built-in / "
-      "providers |\n| --- | --- | --- | --- |\n",
-      rounds);
+      "%d worker(s), %d s_time client(s)\n\n| server key | built-in us/conn (median of "
+      "%d) | providers us/conn | built-in / providers |\n| --- | --- | --- | --- |\n",
+      workers, workers, rounds);
   for (std::size_t i = 0; i < servers.size(); ++i) {
     std::vector<double> on, off;
     for (int round = 0; round < rounds; ++round) {
@@ -115,7 +130,8 @@ int main(int argc, char** argv) {
           if (!methods.ok()) return 1;
         }
         if (!builtin) methods->reset();
-        (builtin ? on : off).push_back(cpu_us_per_connection(relay_ports[i], issuer_file, seconds));
+        (builtin ? on : off)
+            .push_back(cpu_us_per_connection(relay_ports[i], issuer_file, seconds, workers));
       }
     }
     const double a = median(on), b = median(off);
