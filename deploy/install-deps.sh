@@ -24,7 +24,7 @@ packages=(
   iproute2 iputils-ping nftables ethtool procps psmisc kmod util-linux
   # test peers
   curl nginx-light iperf3 socat stunnel4 kamailio kamailio-tls-modules sip-tester coturn
-  tshark tcpdump
+  tshark tcpdump python3
   # side-by-side benchmark peers (tests/bench/compare.sh) and its charts
   sslsplit squid-openssl mitmproxy gnuplot-nox
 )

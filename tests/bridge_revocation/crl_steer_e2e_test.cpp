@@ -12,6 +12,7 @@
 
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "tests/agent/agent_fixture.h"
 
@@ -214,16 +215,40 @@ void CrlSteer::check_issuer_and_ocsp() {
 // A client that reuses its source port right away is answered again each time: whichever side
 // holds the old 4-tuple in TIME_WAIT, the new SYN is steered to the revocation listener (as
 // steer_crl, or as steer_time_wait with wb_sk_lookup picking the CRL slot), never lost.
+//
+// Who closes first is a race (the agent sends the response, then its FIN; the client closes once
+// it has the body). When the client does, its own TIME_WAIT holds the port, and a client without
+// SO_REUSEADDR (curl --local-port) cannot even bind it: the client's kernel refuses, the bridge
+// never sees a SYN. So the client here binds with SO_REUSEADDR and its namespace allows reusing
+// a TIME_WAIT 4-tuple (tcp_tw_reuse = 1, more than 1 s after its last timestamp), as a busy NAT
+// or proxy client does.
 TEST_F(CrlSteer, ClientReusingItsPortIsAnsweredAgain) {
   const std::string id = issuer_.value("issuer_id", "");
-  const std::string get =
-      "curl -sS --max-time 5 --local-port 40080 -o /dev/null -w '%{http_code}' "
-      "http://" +
-      host_ + "/wirebump/ca/" + id + ".pem";
+  ASSERT_EQ(f_->client("sysctl -qw net.ipv4.tcp_tw_reuse=1").exit_code, 0);
+  const std::string get = "python3 -c " + shell_quote(R"(
+import socket, sys
+host, path = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.settimeout(5)
+s.bind(("", 40080))
+s.connect((host, 80))
+s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, host)).encode())
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.split(b" ", 2)[1].decode())
+)") + " " + addr_ + " /wirebump/ca/" +
+                          id + ".pem";
   auto steered = [] { return steered_crl_syns() + reason_packets("steer_time_wait"); };
   const auto before = steered();
   for (int i = 0; i < 3; ++i) {
+    if (i > 0) std::this_thread::sleep_for(1100ms);  // tcp_tw_reuse: > 1 s since the last one
     auto r = f_->client(get, 20s);
+    EXPECT_EQ(r.exit_code, 0) << "attempt " << i << ": " << r.err;
     EXPECT_EQ(r.out, "200") << "attempt " << i << ": " << r.err;
   }
   EXPECT_EQ(steered(), before + 3);
