@@ -128,7 +128,7 @@ void scripted_peer(std::uint16_t suite, bool ours_client, std::span<const std::u
         }
         ours.feed(std::span(peer.wire).first(n));
         peer.wire.erase(peer.wire.begin(), peer.wire.begin() + static_cast<std::ptrdiff_t>(n));
-        r.drain(ours, std::size_t{len} * 61 + 1);
+        r.drain(ours, std::size_t{len} * 61 + 1, r.pending(written.size()));
         ours.consume_output();
         break;
       }
@@ -139,7 +139,7 @@ void scripted_peer(std::uint16_t suite, bool ours_client, std::span<const std::u
     }
   }
   ours.feed(peer.wire);
-  r.drain(ours, 16384);
+  r.drain(ours, 16384, r.pending(written.size()));
   // Data comes out exactly as sealed, in order; a broken stream yields a prefix.
   if (r.got.size() > written.size()) std::abort();
   for (std::size_t i = 0; i < r.got.size(); ++i) {

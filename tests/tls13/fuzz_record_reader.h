@@ -1,7 +1,8 @@
 // What both record-layer fuzzers (fuzz_tls13_records, fuzz_tls12_records) check on the read side
-// of any tls13::RecordProtection: read_into stops producing on its own, produces nothing with or
-// after a terminal state, and never more than the buffer it was given. Aborts on a violation
-// (libFuzzer reports it). Header-only: the fuzzers link nothing of the test support.
+// of any tls13::RecordProtection: read_into stops producing on its own (after at most as many
+// reads as there are plaintext bytes the peer wrote and this reader has not got yet), produces
+// nothing with or after a terminal state, and never more than the buffer it was given. Aborts on
+// a violation (libFuzzer reports it). Header-only: the fuzzers link nothing of the test support.
 #pragma once
 
 #include <algorithm>
@@ -19,10 +20,12 @@ struct FuzzReader {
   std::vector<std::uint8_t> got;
   bool failed = false;
   bool closed = false;
-  void drain(tls13::RecordProtection& rl, std::size_t chunk) {
+  // `pending`: plaintext the peer wrote that this reader has not got (0: none can come). Every
+  // read that produces returns at least a byte, so reads beyond that never end on their own.
+  void drain(tls13::RecordProtection& rl, std::size_t chunk, std::size_t pending) {
     using Progress = tls13::RecordProtection::Progress;
     std::vector<std::uint8_t> buf(chunk == 0 ? 1 : chunk);
-    for (int guard = 0; guard < 100000; ++guard) {
+    for (std::size_t reads = 0; reads <= pending; ++reads) {
       std::size_t n = 0;
       const auto p = rl.read_into(buf, n);
       if (p == Progress::kDone) {
@@ -35,7 +38,12 @@ struct FuzzReader {
       if (n != 0) std::abort();
       return;
     }
-    std::abort();  // read_into must stop producing on its own
+    std::abort();  // more bytes than were written, or read_into does not stop on its own
+  }
+
+  // What `written` bytes leave for this reader to get (0 once it has them all, or more).
+  std::size_t pending(std::size_t written) const {
+    return written > got.size() ? written - got.size() : 0;
   }
 };
 
@@ -48,11 +56,11 @@ inline void fuzz_raw_ciphertext(tls13::RecordProtection& ours, std::span<const s
     const std::size_t chunk = data.size() > 1 ? std::size_t{data[1]} * 67 : 1;
     ours.feed(data.subspan(1, piece));
     data = data.subspan(1 + piece);
-    r.drain(ours, chunk);
+    r.drain(ours, chunk, 0);  // without the keys nothing decrypts
     ours.consume_output();
   }
   ours.feed_eof();
-  r.drain(ours, 100);
+  r.drain(ours, 100, 0);
   ours.release_buffers();
 }
 

@@ -71,12 +71,12 @@ void scripted_peer(Suite suite, bool ours_client, std::span<const std::uint8_t> 
           corrupted = true;
         }
         ours->feed(wire);
-        r.drain(*ours, std::size_t{len} * 61 + 1);
+        r.drain(*ours, std::size_t{len} * 61 + 1, r.pending(written.size()));
         // Our answers (KeyUpdates, alerts) go back to the peer.
         peer->feed(ours->output());
         ours->consume_output();
         Reader back;
-        back.drain(*peer, 4096);
+        back.drain(*peer, 4096, 0);
         if (!back.got.empty()) std::abort();  // ours never sends application data here
         break;
       }
@@ -88,7 +88,7 @@ void scripted_peer(Suite suite, bool ours_client, std::span<const std::uint8_t> 
   }
   ours->feed(peer->output());
   peer->consume_output();
-  r.drain(*ours, 16384);
+  r.drain(*ours, 16384, r.pending(written.size()));
   // Intact records come out exactly as written, in order; a corrupted stream yields a prefix.
   if (r.got.size() > written.size()) std::abort();
   for (std::size_t i = 0; i < r.got.size(); ++i) {
