@@ -56,34 +56,6 @@ Result<EvpPkeyPtr> generate_key(KeyType type) {
   return key;
 }
 
-// Measured (docs/benchmarks/certs.md): with a provider-native key, X509_set_pubkey() encodes the
-// key with OSSL_ENCODER and decodes it again with OSSL_DECODER, ~3/4 of a cold forge. A key that
-// also carries the legacy method table takes OpenSSL's direct pub_encode path instead. This
-// copies a generated key into that form; it is the only use of the deprecated EC_KEY/RSA API.
-Result<EvpPkeyPtr> legacy_form(EVP_PKEY* key) {
-  EvpPkeyPtr out(EVP_PKEY_new());
-  if (!out) return ossl_error("new key");
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-  bool ok = false;
-  if (EVP_PKEY_is_a(key, "EC")) {
-    EC_KEY* ec = EVP_PKEY_get1_EC_KEY(key);
-    ok = ec != nullptr && EVP_PKEY_assign_EC_KEY(out.get(), ec) == 1;
-    if (!ok) EC_KEY_free(ec);
-  } else if (EVP_PKEY_is_a(key, "RSA")) {
-    RSA* rsa = EVP_PKEY_get1_RSA(key);
-    ok = rsa != nullptr && EVP_PKEY_assign_RSA(out.get(), rsa) == 1;
-    if (!ok) RSA_free(rsa);
-  }
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-  if (!ok) return ossl_error("convert key for fast certificate building");
-  return out;
-}
-
 Result<EvpPkeyPtr> generate_pool_key(KeyType type) {
   WB_TRY_ASSIGN(EvpPkeyPtr key, generate_key(type));
   return legacy_form(key.get());

@@ -46,9 +46,6 @@ std::optional<KeyType> key_type_of(EVP_PKEY* key);
 KeyType choose_key_type(std::optional<KeyType> server, KeyTypes client_accepts);
 
 Result<EvpPkeyPtr> generate_key(KeyType type);
-// The same key in the form X509_set_pubkey() handles without an encode/decode round trip
-// (the pool's keys are kept in this form; see key_pool.cpp).
-Result<EvpPkeyPtr> legacy_form(EVP_PKEY* key);
 Result<EvpPkeyPtr> generate_pool_key(KeyType type);
 
 class KeyPool {

@@ -193,12 +193,7 @@ Result<Keyring> Keyring::from_pem(std::string_view cert_pem, std::string_view ke
   if (X509_cmp_current_time(X509_get0_notAfter(cert->get())) <= 0) {
     return make_error(std::errc::invalid_argument, "issuer certificate has expired");
   }
-  // PEM gives a provider key. Signing certificates, CRLs and OCSP responses with one fails while
-  // the agent's built-in key methods are installed (ASN1_item_sign asks the legacy method for
-  // provider parameters: "command not supported"), so issuers keep the built-in form, as
-  // generated and pool keys have it.
-  WB_TRY_ASSIGN(EvpPkeyPtr signing_key, legacy_form(key->get()));
-  return build(std::move(cert).value(), std::move(signing_key), role, {});
+  return build(std::move(cert).value(), std::move(key).value(), role, {});
 }
 
 Result<Keyring> Keyring::load(const std::filesystem::path& dir, IssuerRole role) {

@@ -1,8 +1,10 @@
 // Shared OpenSSL plumbing: error queue -> wb::Error, DER/PEM conversions, serial spelling.
 #include "certs/ossl.h"
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include <cctype>
 
@@ -70,6 +72,35 @@ int no_passphrase(char*, int, int, void*) {
 }
 }  // namespace
 
+// Measured (docs/benchmarks/certs.md): with a provider-native key, X509_set_pubkey() encodes the
+// key with OSSL_ENCODER and decodes it again with OSSL_DECODER, ~3/4 of a cold forge. A key that
+// also carries the legacy method table takes OpenSSL's direct pub_encode path instead. This
+// copies a key into that form; it is the only use of the deprecated EC_KEY/RSA API. Keys of other
+// types are refused.
+Result<EvpPkeyPtr> legacy_form(EVP_PKEY* key) {
+  EvpPkeyPtr out(EVP_PKEY_new());
+  if (!out) return ossl_error("new key");
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+  bool ok = false;
+  if (EVP_PKEY_is_a(key, "EC")) {
+    EC_KEY* ec = EVP_PKEY_get1_EC_KEY(key);
+    ok = ec != nullptr && EVP_PKEY_assign_EC_KEY(out.get(), ec) == 1;
+    if (!ok) EC_KEY_free(ec);
+  } else if (EVP_PKEY_is_a(key, "RSA")) {
+    RSA* rsa = EVP_PKEY_get1_RSA(key);
+    ok = rsa != nullptr && EVP_PKEY_assign_RSA(out.get(), rsa) == 1;
+    if (!ok) RSA_free(rsa);
+  }
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+  if (!ok) return ossl_error("convert key for fast certificate building");
+  return out;
+}
+
 Result<EvpPkeyPtr> key_from_pem(std::string_view pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return ossl_error("read PEM key");
@@ -79,6 +110,13 @@ Result<EvpPkeyPtr> key_from_pem(std::string_view pem) {
     ERR_clear_error();
     return make_error(std::errc::invalid_argument,
                       "no unencrypted PEM private key found (encrypted keys are not supported)");
+  }
+  // PEM gives a provider key. Signing certificates, CRLs and OCSP responses with one fails while
+  // the agent's built-in key methods are installed (ASN1_item_sign asks the built-in method for
+  // provider parameters: "command not supported"), so EC and RSA keys are kept in built-in form,
+  // as generated and pool keys are; other types are left for the caller to refuse.
+  if (EVP_PKEY_is_a(key.get(), "EC") || EVP_PKEY_is_a(key.get(), "RSA")) {
+    return legacy_form(key.get());
   }
   return key;
 }

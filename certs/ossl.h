@@ -65,8 +65,12 @@ Result<std::string> cert_to_pem(X509* cert);
 Result<X509Ptr> cert_from_der(std::span<const std::uint8_t> der);
 // First certificate of a PEM text.
 Result<X509Ptr> cert_from_pem(std::string_view pem);
-// Unencrypted PEM private key (PKCS#8 or traditional); encrypted keys are refused.
+// Unencrypted PEM private key (PKCS#8 or traditional); encrypted keys are refused. EC and RSA
+// keys come in the built-in form legacy_form() makes.
 Result<EvpPkeyPtr> key_from_pem(std::string_view pem);
+// The same EC or RSA key in the form X509_set_pubkey() handles without an encode/decode round
+// trip, and that signs whether or not agent/intercept/builtin_key_methods.h is installed.
+Result<EvpPkeyPtr> legacy_form(EVP_PKEY* key);
 
 // SHA-256 of the DER certificate.
 Result<std::array<std::uint8_t, 32>> cert_sha256(X509* cert);
