@@ -162,8 +162,8 @@ TEST(BuiltinKeyMethods, VerificationStillRefusesWrongIssuerAndBrokenSignature) {
 }
 
 // An operator's CA comes from PEM, which gives a provider key; OpenSSL cannot sign a certificate
-// or CRL with one while the built-in methods are installed, so the keyring keeps it in built-in
-// form. The CRL it signs verifies against the CA certificate.
+// or CRL with one while the built-in methods are installed, so certs::key_from_pem hands it over
+// in built-in form. The CRL the keyring signs verifies against the CA certificate.
 TEST(BuiltinKeyMethods, IssuerFromPemStillSignsCrls) {
   auto methods = BuiltinKeyMethods::install();
   ASSERT_TRUE(methods.ok());
