@@ -8,7 +8,6 @@
 
 #include <openssl/engine.h>
 #include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include <atomic>
 #include <iterator>

@@ -13,9 +13,12 @@
 // for it (x509_pubkey_decode in crypto/x509/x_pubkey.c). The engine installed here carries
 // OpenSSL's own built-in EVP_PKEY_METHODs for RSA and EC, unchanged: no wirebump code runs in
 // any key operation. The side effect is the same switch for every EVP_PKEY_CTX made for an RSA
-// or EC key that is not a provider key: signatures, their verification, key generation and
-// ECDH on the NIST curves run OpenSSL's built-in implementations (the ones OpenSSL 1.1 used).
-// X25519, Ed25519 and everything symmetric are untouched.
+// or EC key, provider keys included (OpenSSL 3.0 looks the engine up by key type): signatures,
+// their verification, key generation and ECDH on the NIST curves run OpenSSL's built-in
+// implementations (the ones OpenSSL 1.1 used). A provider key cannot sign a certificate or CRL
+// that way, so every key wirebump signs with is in built-in form (certs::legacy_form, which
+// certs::key_from_pem and the forging pool apply). X25519, Ed25519 and everything symmetric are
+// untouched.
 //
 // Never in FIPS mode: the built-in methods are outside the FIPS provider, so install() refuses
 // when FIPS properties are the default.
