@@ -18,6 +18,10 @@
 # Figures: new HTTPS connections/s (fresh TCP+TLS each, no resumption), one bulk download,
 # open-loop TTFB p50/p99, PSS/RSS per idle intercepted connection (1,000 and ~10,000), middlebox
 # CPU ms per new connection and CPU s per GB. Output: a Markdown table + PNG charts.
+# Beside the CPU per new connection, every round measures its floor on this machine at that
+# moment: what OpenSSL alone spends on the two TLS 1.3 handshakes of an intercepted connection
+# ($build/tests/intercept/handshake_floor_bench, ~4 s, right before wb-intercept's new
+# connections), quoted as "x floor".
 #
 #   tests/bench/compare.sh [--build DIR] [--rounds N] [--out DIR] [--quick] [--only CFG,...] [--no-idle]
 #                          [--profile] [--idle-counts N,...]
@@ -48,7 +52,7 @@ while (($#)); do
     --no-idle) idle=0; shift ;;
     --profile) profile=1; shift ;;
     --idle-counts) idle_counts=$2; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,8 +60,10 @@ all_configs=(direct bridge sslsplit squid mitmproxy wb-bypass wb-relay wb-interc
 for cfg in ${only//,/ }; do
   [[ " ${all_configs[*]} " == *" $cfg "* ]] || { echo "compare.sh: --only: unknown configuration '$cfg' (${all_configs[*]})" >&2; exit 2; }
 done
-[[ $rounds =~ ^[0-9]+$ ]] && ((rounds >= 1 && rounds <= 10)) || { echo "compare.sh: --rounds 1..10" >&2; exit 2; }
+if ! [[ $rounds =~ ^[0-9]+$ ]] || ((rounds < 1 || rounds > 10)); then echo "compare.sh: --rounds 1..10" >&2; exit 2; fi
 [[ -x $build/agent/cli/wirebump ]] || { echo "compare.sh: missing $build/agent/cli/wirebump" >&2; exit 1; }
+[[ -x $build/tests/intercept/handshake_floor_bench ]] ||
+  { echo "compare.sh: missing $build/tests/intercept/handshake_floor_bench (cmake --build $build --target handshake_floor_bench)" >&2; exit 1; }
 for tool in sslsplit squid mitmdump nginx curl nft gnuplot python3; do
   command -v "$tool" >/dev/null || { echo "compare.sh: $tool missing (deploy/install-deps.sh)" >&2; exit 1; }
 done
@@ -78,8 +84,9 @@ fi
 if [[ -n $idle_counts ]]; then
   read -ra mem_counts <<<"${idle_counts//,/ }"
   for n in "${mem_counts[@]}"; do
-    [[ $n =~ ^[0-9]+$ ]] && ((n >= 10 && n <= max_conns)) ||
-      { echo "compare.sh: --idle-counts: $n is not in 10..$max_conns" >&2; exit 2; }
+    if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 10 || n > max_conns)); then
+      echo "compare.sh: --idle-counts: $n is not in 10..$max_conns" >&2; exit 2
+    fi
   done
 fi
 
@@ -91,6 +98,7 @@ dir=$(mktemp -d /tmp/wbtcmp.XXXXXX)
 [[ -n $out ]] || { ((quick)) || [[ -n $only ]] && out=$dir/out || out=$here/docs/benchmarks; }
 bundle=$dir/pki/bundle.pem
 wb_bin=$dir/wirebump-bin   # a copy: a rebuild of $build during the run must not change it
+floor_bin=$dir/handshake-floor-bin   # likewise
 
 source "$here/tests/bench/compare/lab.sh"
 source "$here/tests/bench/compare/peers.sh"
@@ -103,7 +111,7 @@ cleanup() {
   set +e
   wb_stop
   peers_stop
-  for f in "$dir"/nginx/nginx.pid; do [[ -e $f ]] && kill "$(cat "$f")" 2>/dev/null; done
+  [[ -e $dir/nginx/nginx.pid ]] && kill "$(cat "$dir/nginx/nginx.pid")" 2>/dev/null
   "$here/deploy/topology.sh" down "$P"
   rm -rf "/sys/fs/bpf/$P"
   if ((rc != 0)); then
@@ -180,6 +188,8 @@ verify() {  # cfg round
 
 measure_round() {  # cfg round
   local cfg=$1 r=$2
+  # The floor right before the CPU figure it is quoted beside (the agent idles meanwhile).
+  if [[ $cfg == wb-intercept ]]; then openssl_floor "$r"; fi
   cfg_on "$cfg"
   if verify "$cfg" "$r"; then
     local prof=""
@@ -189,6 +199,7 @@ measure_round() {  # cfg round
       # --profile: DWARF unwinding, since libcrypto has no frame pointers (and no symbols for its
       # internal functions): the inclusive view then names the exported OpenSSL calls they sit under.
       local cg=(-g)
+      # shellcheck disable=SC2054  # dwarf,16384 is one argument
       ((profile)) && cg=(--call-graph dwarf,16384 -F 199)
       perf record -q -F 499 "${cg[@]}" -p "$wb_leader" -o "$dir/perf.data" -- sleep 10 >/dev/null 2>&1 &
       prof=$!
@@ -214,7 +225,10 @@ measure_round() {  # cfg round
     ttfb "$cfg" "$r" "$ttfb_rate" "$ttfb_s"
     ((r > 1)) || ttfb_phases "$cfg" "$r" "$ttfb_rate" "$(((ttfb_s + 2) / 3))"
     ((quick || r > 1)) || cps "$cfg" "$r" 400 256 cps_reuse
-    echo "  $cfg: $(awk -F'\t' -v c="$cfg" -v r="$r" '$1 == c && $2 == r && $3 ~ /^(cps|bulk_mbps|cpu_ms_per_conn|cpu_s_per_gb)$/ {printf "%s=%s ", $3, $4}' "$dir/results.tsv")" >&2
+    echo "  $cfg: $(awk -F'\t' -v c="$cfg" -v r="$r" '
+      $1 == "openssl-floor" && $2 == r && $3 == "floor_ms_per_conn" {floor = $4}
+      $1 == c && $2 == r && $3 ~ /^(cps|bulk_mbps|cpu_ms_per_conn|cpu_s_per_gb)$/ {printf "%s=%s ", $3, $4; if ($3 == "cpu_ms_per_conn") cpu = $4}
+      END {if (floor > 0 && cpu != "") printf "cpu_x_floor=%.2f", cpu / floor}' "$dir/results.tsv")" >&2
   fi
   cfg_off "$cfg"
 }
@@ -223,6 +237,7 @@ start_s=$(date +%s)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== lab $P (scratch $dir)" >&2
 cp "$build/agent/cli/wirebump" "$wb_bin"
+cp "$build/tests/intercept/handshake_floor_bench" "$floor_bin"
 : >"$dir/results.tsv"
 lab_up
 lab_certs
@@ -237,6 +252,8 @@ wb_stop
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r/$rounds (load $(cut -d' ' -f1 /proc/loadavg))" >&2
   for cfg in direct bridge sslsplit squid mitmproxy; do selected "$cfg" && measure_round "$cfg" "$r"; done
+  # Without wb-intercept (measure_round runs it there), the peers' CPU still gets its floor.
+  if ! selected wb-intercept && { selected sslsplit || selected squid || selected mitmproxy; }; then openssl_floor "$r"; fi
   if any_wb; then
     wb_start
     for cfg in wb-bypass wb-relay wb-intercept; do selected "$cfg" && measure_round "$cfg" "$r"; done

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # the variables under Needs: are compare.sh's, it sources this file
 # The lab of tests/bench/compare.sh (sourced): ONE topology for every configuration.
 #
 #   $P-c client  cli0  192.0.2.1     -- br0 in $P-b --  srv0  192.0.2.2     $P-s server
@@ -22,8 +22,8 @@ lab_up() {
     net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0
   # The peers' upstream legs leave from the bridge's own address.
   ip netns exec "$P-b" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     ip netns exec "$P-c" ping -c1 -W1 -q 198.51.100.2 >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -37,7 +37,7 @@ lab_certs() {
   local d=$dir/pki name
   mkdir -p "$d"
   (
-    cd "$d"
+    cd "$d" || exit
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout lab-ca.key \
       -out lab-ca.pem -days 2 -subj "/CN=compare lab CA" 2>/dev/null
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
@@ -80,8 +80,8 @@ NGINX
 }
 
 wait_listen() {  # namespace port [tries of 0.1 s]
-  local i
-  for i in $(seq 1 "${3:-100}"); do
+  local _
+  for _ in $(seq 1 "${3:-100}"); do
     ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN && return 0
     sleep 0.1
   done

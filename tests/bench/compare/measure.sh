@@ -1,9 +1,10 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # the variables under Needs: are compare.sh's, it sources this file
 # Measurements of tests/bench/compare.sh (sourced). Every figure is one line of
 # $dir/results.tsv: configuration, round, metric, value. The client is always the same: curl
 # (checks, new connections/s, bulk) and compare/ttfb.py, compare/hold.py, in the client namespace,
 # trusting one bundle ($bundle: the lab CA and every interception CA) and reaching nginx by name.
-# Needs: $P, $dir, $here, $bundle, $bulk_mb, and cfg_addr/cfg_issuer/cfg_leader (compare.sh).
+# Needs: $P, $dir, $here, $bundle, $bulk_mb, $floor_bin, and cfg_addr/cfg_issuer/cfg_leader
+# (compare.sh).
 
 in_client() { ip netns exec "$P-c" "$@"; }
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$dir/results.tsv"; }
@@ -73,6 +74,7 @@ check() {  # cfg round
   body=$(in_client curl "${opts[@]}" -v -m 10 https://www.example.test/index.html 2>"$dir/check.err") || true
   issuer=$(sed -n 's/^\*  issuer: //p' "$dir/check.err" | head -1)
   if [[ $issuer != *"CN=$(cfg_issuer "$cfg")" || $body != "compare ok" ]]; then
+    # shellcheck disable=SC2034  # read by compare.sh's verify
     check_why="issuer '${issuer:-none}' (expected CN=$(cfg_issuer "$cfg")), body '${body:0:40}' $(grep -m1 -iE 'curl: \([0-9]+\)' "$dir/check.err")"
     return 1
   fi
@@ -95,6 +97,30 @@ cps() {  # cfg round n [ports metric]: new HTTPS connections/s, every request a 
   [[ -n $leader && $metric == cps ]] && ((ok > 0)) &&
     record "$cfg" "$2" cpu_ms_per_conn "$(awk -v c=$((c1 - c0)) -v hz="$hz" -v n="$ok" 'BEGIN {printf "%.3f", c * 1000 / hz / n}')"
   ((ok == n)) || echo "  $cfg ($metric): only $ok of $n requests answered" >&2
+}
+
+# The floor under an interceptor's CPU per new connection: what OpenSSL alone spends, in memory
+# and one thread, on one server + one client TLS 1.3 handshake with wirebump's settings
+# (tests/intercept/handshake_floor_bench.cpp). Run in the same round as the CPU figures it is
+# quoted beside: the machine's speed moves by tens of percent within an hour, a floor from
+# another run would say as much about the machine as about the code. One second per variant
+# (~4 s in all, the three variants interleaved). Recorded as configuration openssl-floor; a
+# floor that fails is recorded as floor_failed (report.py then fails the run).
+openssl_floor() {  # round
+  local out us why
+  out=$(timeout 120 "$floor_bin" 1 1 2>&1) || true
+  us=$(grep -m1 -E '^floor_us=[0-9]+ tracking_us=[0-9]+ providers_us=[0-9]+$' <<<"$out" || true)
+  if [[ -z $us ]]; then
+    why=$(tail -n 1 <<<"$out")
+    echo "  openssl-floor: FAILED: ${why:-no output}" >&2
+    record openssl-floor "$1" floor_failed "$(tr -s ' \t' '__' <<<"${why:-no output}")"
+    return 0
+  fi
+  local kv
+  for kv in $us; do
+    record openssl-floor "$1" "${kv%%_us=*}_ms_per_conn" "$(awk -v u="${kv#*=}" 'BEGIN {printf "%.3f", u / 1000}')"
+  done
+  echo "  openssl-floor: $(awk -F'\t' -v r="$1" '$1 == "openssl-floor" && $2 == r {printf "%s=%s ", $3, $4}' "$dir/results.tsv")" >&2
 }
 
 bulk() {  # cfg round: one download of bulk.bin ($bulk_mb MiB) on a fresh connection

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # the variables under Needs: are compare.sh's, it sources this file
 # The peers of tests/bench/compare.sh (sourced): sslsplit, Squid and mitmproxy, each a throwaway
 # daemon in the bridge namespace with its configuration in $dir/<peer>/ (never the system
 # service), configured for transparent interception as its documentation describes: sslsplit's

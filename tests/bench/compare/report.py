@@ -4,7 +4,8 @@
 Writes OUT/compare.md (between the `<!-- results:begin -->` / `<!-- results:end -->` markers if
 the file has them, so the hand-written text around the results survives a rerun) and
 OUT/compare/*.png. Prints the tables. Exit 1 if a configuration failed its interception check
-or produced no figures (the benchmark is then broken, whatever the numbers say).
+or produced no figures, or the OpenSSL floor failed (the benchmark is then broken, whatever the
+numbers say). Results without floor rows (older runs) get no floor lines.
 """
 import argparse
 import datetime
@@ -18,6 +19,10 @@ ALL_CONFIGS = ["direct", "bridge", "wb-bypass", "wb-relay", "wb-intercept", "ssl
 CONFIGS = ALL_CONFIGS  # what the tables show: the measured ones (main, --configs)
 INTERCEPTORS = ["wb-intercept", "sslsplit", "squid", "mitmproxy"]
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+# What OpenSSL alone spends on the two TLS 1.3 handshakes of an intercepted connection, measured
+# in every round by handshake_floor_bench (compare/measure.sh openssl_floor): the floor under the
+# interceptors' CPU per new connection on this machine at that moment.
+FLOOR = "openssl-floor"
 
 
 def load(path):
@@ -53,6 +58,50 @@ def ratio(x, y):
     if x == float("inf") or y == float("inf"):
         return "-"
     return "-" if x is None or not y else f"{x / y:.2f}"
+
+
+def openssl_version():
+    try:
+        r = subprocess.run(["openssl", "version"], capture_output=True, text=True)
+        return " ".join(r.stdout.split()[:2]) or "OpenSSL"
+    except OSError:
+        return "OpenSSL"
+
+
+def floor_figures(rows, fig):
+    """The floor's medians and each interceptor's CPU per new connection against it.
+
+    Paired by round: each round's CPU figure over (and minus) the floor of the same round, then the
+    median over rounds, so that a machine that slows down between rounds moves both alike. The
+    non-intercepting configurations make no handshakes: no floor applies to them."""
+    got = rows.get(FLOOR, {})
+    fl = {k: median(rows, FLOOR, f"{k}_ms_per_conn") for k in ("floor", "tracking", "providers")}
+    fl["per_round"] = {rnd: float(v) for rnd, v in got.get("floor_ms_per_conn", [])}
+    fl["rounds"] = [(rnd, v, dict(got.get("tracking_ms_per_conn", [])).get(rnd, "-"),
+                     dict(got.get("providers_ms_per_conn", [])).get(rnd, "-")) for rnd, v in got.get("floor_ms_per_conn", [])]
+    fl["failed"] = [v for _, v in got.get("floor_failed", [])]
+    for cfg in ALL_CONFIGS:
+        per = [(rnd, float(v), fl["per_round"][rnd]) for rnd, v in rows.get(cfg, {}).get("cpu_ms_per_conn", [])
+               if cfg in INTERCEPTORS and fl["per_round"].get(rnd)]
+        fig[cfg]["cpu_rounds"] = [(rnd, c, c / f) for rnd, c, f in per]
+        fig[cfg]["x_floor"] = statistics.median(c / f for _, c, f in per) if per else None
+        fig[cfg]["above_floor"] = statistics.median(c - f for _, c, f in per) if per else None
+    return fl
+
+
+def floor_line(fig, fl):
+    """The line under the main table; empty without floor rows."""
+    if fl["floor"] is None:
+        return ""
+    peers = [f"{c} = {fig[c]['x_floor']:.2f} x" for c in INTERCEPTORS if c != "wb-intercept" and fig[c]["x_floor"] is not None]
+    w = fig["wb-intercept"]["x_floor"] if "wb-intercept" in CONFIGS else None
+    return (f"OpenSSL floor (two TLS 1.3 handshakes in memory, one server + one client, wirebump's settings; "
+            f"handshake_floor_bench, same run, median of {len(fl['rounds'])} round(s)): **{fl['floor']:.2f} ms** CPU per "
+            f"connection (with compaction's key-log tracking {fmt(fl['tracking'], 2)} ms, with OpenSSL's providers instead "
+            f"of the built-in key methods {fmt(fl['providers'], 2)} ms)"
+            + (f"; wirebump intercept = **{w:.2f} x floor**" if w is not None else "")
+            + (f"; peers: {', '.join(peers)} floor" if peers else "")
+            + ". Multiples: median over rounds of each round's CPU ms/conn over the floor of the same round.")
 
 
 def machine():
@@ -144,7 +193,7 @@ def tables(fig):
     return "\n".join(out), "\n".join(mem), counts
 
 
-def targets(fig, counts):
+def targets(fig, counts, fl):
     d, w = fig["direct"], fig["wb-intercept"]
 
     def line(name, ok, value):
@@ -163,10 +212,16 @@ def targets(fig, counts):
             out.append(line(f"<= 32 KiB per idle intercepted connection ({n:,})", float(pss) <= 32, f"{pss} KiB PSS"))
     if w["cpu_conn"] is not None:
         out.append(line("<= 1 ms middlebox CPU per new connection", w["cpu_conn"] <= 1, f"{w['cpu_conn']:.2f} ms"))
+        if fl["floor"] is not None:
+            out.append(f"- {openssl_version()} alone needs {fl['floor']:.2f} ms for the two handshakes on this machine in this run "
+                       f"(handshake_floor_bench): wirebump = {fmt(w['x_floor'], 2)} x that floor, "
+                       f"{fmt(w['above_floor'], 2)} ms above it (medians of the per-round comparisons)"
+                       + (f"; the floor itself is above 1 ms, so no code doing these two handshakes on top of "
+                          f"{openssl_version()} can meet the 1 ms target on this machine in this run" if fl["floor"] > 1 else ""))
     return "\n".join(out)
 
 
-def charts(fig, counts, outdir, title):
+def charts(fig, counts, outdir, title, floor=None):
     os.makedirs(outdir, exist_ok=True)
     data = os.path.join(outdir, "figures.dat")
     with open(data, "w") as f:
@@ -179,7 +234,8 @@ def charts(fig, counts, outdir, title):
     plots = [("cps", "new HTTPS connections/s (fresh TCP+TLS each)", "using 2:xtic(1) title 'conns/s'"),
              ("bulk", f"bulk download MB/s", "using 3:xtic(1) title 'MB/s'"),
              ("ttfb", "TTFB ms, open loop (p50, p99)", "using 4:xtic(1) title 'p50', '' using 5 title 'p99'"),
-             ("cpu", "middlebox CPU ms per new connection", "using 6:xtic(1) title 'ms/conn'")]
+             ("cpu", "middlebox CPU ms per new connection", "using 6:xtic(1) title 'ms/conn'"
+              + (f", {floor} with lines lw 2 dt 2 title 'OpenSSL floor'" if floor else ""))]
     if counts:
         plots.append(("memory", "PSS KiB per idle intercepted connection",
                       ", ".join(("using " if i == 0 else "'' using ") + f"{7 + i}" + (":xtic(1)" if i == 0 else "") + f" title '{n:,} idle'"
@@ -224,11 +280,17 @@ def main():
     meta = dict(m.split("=", 1) for m in a.meta)
     rows = load(a.results)
     fig = figures(rows, a.ttfb_dir)
+    fl = floor_figures(rows, fig)
     main_table, mem_table, counts = tables(fig)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
     title = f"{machine()}, {now}"
-    names = charts(fig, counts, os.path.join(a.out, "compare"), title)
+    names = charts(fig, counts, os.path.join(a.out, "compare"), title, fl["floor"])
     notes = []
+    if fl["failed"]:
+        notes.append(f"- **OpenSSL floor FAILED** in {len(fl['failed'])} round(s): {fl['failed'][0].replace('_', ' ')}")
+    if fl["rounds"]:
+        notes.append("- OpenSSL floor, ms CPU per connection per round (floor / + key-log tracking / providers): "
+                     + "; ".join(f"round {r}: {v} / {t} / {p}" for r, v, t, p in fl["rounds"]))
     for cfg in CONFIGS:
         f = fig[cfg]
         if f["failed"]:
@@ -238,6 +300,8 @@ def main():
                          f"TTFB samples {f['n_ttfb']}, errors (timeouts) {f['ttfb_errors']}, client CPU share {fmt(f['client_cpu'], 3)}"
                          + (f"; TTFB phases p50 (connect / TLS handshake / request to first byte) {' / '.join(fmt(x, 2) for x in f['phases'])} ms"
                             if any(x is not None for x in f["phases"]) else "")
+                         + (f"; CPU ms per new connection per round {', '.join(f'{c:.2f} ({x:.2f} x floor)' for _, c, x in f['cpu_rounds'])}"
+                            if f["cpu_rounds"] else "")
                          + (f"; SYNs dropped by the bridge's listeners {', '.join(f['syn_drops'])}" if f["syn_drops"] else "")
                          + (f"; the check's connection through TPROXY (nft counters: {'; '.join(f['tproxy'])})" if f["tproxy"] else ""))
     text = "\n".join([
@@ -248,9 +312,10 @@ def main():
         f"{meta.get('ttfb_rate')} new connections/s for {meta.get('ttfb_s')} s (samples pooled over the rounds). "
         f"Medians over rounds; ratios to direct and to wirebump intercept from the same run.",
         "", main_table, "",
+        *([floor_line(fig, fl), ""] if fl["floor"] is not None else []),
         "Memory per idle intercepted connection (handshake + one keep-alive request, then idle; "
         "middlebox PSS/RSS with them open minus before, all of its processes):", "", mem_table, "",
-        "Targets for wirebump intercept (issue 8):", "", targets(fig, counts), "",
+        "Targets for wirebump intercept (issue 8):", "", targets(fig, counts, fl), "",
         "Per configuration:", "", "\n".join(notes), "",
         " ".join(f"![{n}](compare/{n}.png)" for n in names),
         END])
@@ -265,6 +330,8 @@ def main():
     print(text)
     broken = [c for c in measured if fig[c]["failed"] or not fig[c]["rounds_ok"]]
     broken += [c for c in INTERCEPTORS if c in measured for n in counts if f"idle_failed_{n}" in fig[c] or f"idle_open_{n}" not in fig[c]]
+    if fl["failed"]:
+        broken.append(FLOOR)
     if broken:
         print(f"compare: broken configurations: {' '.join(sorted(set(broken)))}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # the variables under Needs: are compare.sh's, it sources this file
 # How tests/bench/compare.sh (sourced) hands the bridged client->server:443 connections to a peer
 # in the bridge namespace $P-b, each the way its documentation describes transparent interception:
 #
@@ -95,12 +95,15 @@ tproxy_proof() {  # peer
   tp=$(nft_packets ip compare_tproxy tproxied)
   back=$(nft_packets bridge compare_tproxy back)
   if ((${off:-0} == 0 || ${tp:-0} == 0)); then
+    # shellcheck disable=SC2034  # read by compare.sh's verify
     check_why="not through TPROXY: ${off:-0} frames taken off the bridge, ${tp:-0} packets tproxied"
     return 1
   fi
   if [[ $1 == squid ]] && ((${back:-0} == 0)); then
+    # shellcheck disable=SC2034  # read by compare.sh's verify
     check_why="Squid did not spoof the client's address: no server answer to 192.0.2.1 taken off the bridge"
     return 1
   fi
+  # shellcheck disable=SC2034  # read by compare.sh's verify
   tproxy_counts="tproxied=$tp off_bridge=$off back=${back:-0}"
 }

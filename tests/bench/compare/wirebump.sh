@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # the variables under Needs: are compare.sh's, it sources this file
 # wirebump in tests/bench/compare.sh (sourced): the agent on the lab's br0 (adopted, not created),
 # started for the wirebump configurations of a round and stopped after them, so the direct, bridge
 # and peer configurations run with nothing attached. Its state dir (the issuer the client trusts)
@@ -37,8 +37,8 @@ idle = 900
 TOML
   nsenter --net="/run/netns/$P-b" setsid "$wb_bin" run -c "$wb_cfg" >>"$dir/wirebump/agent.log" 2>&1 &
   wb_leader=$!
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     wb status >/dev/null 2>&1 && { wb_rule=""; return 0; }
     kill -0 "$wb_leader" 2>/dev/null || break
     sleep 0.2
@@ -51,8 +51,8 @@ TOML
 wb_stop() {
   [[ -n $wb_leader ]] || return 0
   kill "$wb_leader" 2>/dev/null || true
-  local i
-  for i in $(seq 1 100); do kill -0 "$wb_leader" 2>/dev/null || break; sleep 0.1; done
+  local _
+  for _ in $(seq 1 100); do kill -0 "$wb_leader" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$wb_leader" 2>/dev/null || true
   wait "$wb_leader" 2>/dev/null || true
   # Whatever the agent left (programs, pins, rules) goes; a clean stop leaves nothing to do.
