@@ -105,7 +105,9 @@ void print_status(const nlohmann::json& s) {
               << number(i, "verify_cache_hits") << ", verified " << number(i, "verify_cache_misses")
               << "\n"
               << "compacted      " << number(i, "compacted")
-              << " TLS legs (quiet sessions on wirebump's record layer)\n"
+              << " TLS legs (quiet sessions on wirebump's record layer); untracked "
+              << number(i, "compaction_untracked") << " sessions of busy destinations ("
+              << number(i, "compaction_untracked_quiet") << " went quiet)\n"
               << "key methods    "
               << (i.value("builtin_key_methods", false) ? "OpenSSL built-in (RSA, EC)"
                                                         : "OpenSSL providers")

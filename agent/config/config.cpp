@@ -299,6 +299,9 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   fields["tunnel_on_error"] = bool_into(r, c.tunnel_on_error);
   fields["speculative_handshake"] = bool_into(r, c.speculative_handshake);
   fields["compact_idle_sessions"] = bool_into(r, c.compact_idle_sessions);
+  fields["compact_skip_after"] =
+      integer_into(r, c.compact_skip_after, 0, 1000000,
+                   "sessions closed before going quiet; 0 tracks every session");
   fields["openssl_builtin_key_methods"] = bool_into(r, c.openssl_builtin_key_methods);
   fields["learned_tunnel_ttl"] = seconds_into(r, c.learned_tunnel_ttl, 1, 7 * 86400);
   fields["pinning_window"] = seconds_into(r, c.pinning_window, 0, 60);

@@ -112,6 +112,12 @@ struct Config {
   // record layers and free their SSL objects (agent/intercept/handoff_tracker.h); false: OpenSSL
   // runs every session to the end.
   bool compact_idle_sessions = true;
+  // A destination whose last N intercepted sessions all closed before going quiet: its next
+  // sessions skip the key-log tracking compaction needs, until one of them goes quiet again
+  // (agent/intercept/quiet_history.h). Off (0, every session tracked) by default: a destination
+  // whose sessions turn from short to long-lived loses compaction for the sessions opened before
+  // the first of them goes quiet, which a burst of new idle connections makes all of them.
+  std::uint32_t compact_skip_after = 0;
   // Certificates' RSA and EC keys are parsed and used through OpenSSL's built-in key methods
   // instead of its provider decoders, ~100 us less CPU per full upstream handshake on OpenSSL 3.0
   // (agent/intercept/builtin_key_methods.h); false: OpenSSL's defaults. Never in FIPS mode.

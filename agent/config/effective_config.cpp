@@ -53,6 +53,7 @@ toml::table effective_config(const Config& c) {
       {"tunnel_on_error", c.tunnel_on_error},
       {"speculative_handshake", c.speculative_handshake},
       {"compact_idle_sessions", c.compact_idle_sessions},
+      {"compact_skip_after", c.compact_skip_after},
       {"openssl_builtin_key_methods", c.openssl_builtin_key_methods},
       {"learned_tunnel_ttl", seconds(c.learned_tunnel_ttl)},
       {"pinning_window", seconds(c.pinning_window)},

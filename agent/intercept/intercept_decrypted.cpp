@@ -97,6 +97,7 @@ void InterceptHandler::start_decrypted(SessionIo& io, const policy::Decision& de
       break;
   }
   phase_ = Phase::kDecrypted;
+  decrypted_ = true;
   io.set_first_bytes_timeout(kQuietAfter);
   auto client_bytes = std::move(client_plain_);
   auto server_bytes = std::move(server_plain_);
@@ -164,6 +165,39 @@ void InterceptHandler::compact(TlsEndpoint& leg, const char* which) {
   } else {
     spdlog::debug("{} {} leg stays on OpenSSL: {}", dst_.to_string(), which, why);
   }
+}
+
+bool InterceptHandler::track_compaction() {
+  if (!track_compaction_) {
+    auto* history = svc_.quiet_history();
+    track_compaction_ = history != nullptr ? history->should_track(quiet_key())
+                                           : svc_.options().compact_idle_sessions;
+    if (history != nullptr && !*track_compaction_) {
+      svc_.counters().untracked.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  return *track_compaction_;
+}
+
+void InterceptHandler::note_quiet() {
+  // A session waiting only for its peers' FINs is ending, not quiet.
+  if (went_quiet_ || client_closed_ || server_closed_) return;
+  went_quiet_ = true;
+  auto* history = svc_.quiet_history();
+  if (history == nullptr) return;
+  history->went_quiet(quiet_key());
+  if (track_compaction_ == false) {
+    svc_.counters().untracked_quiet.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void InterceptHandler::note_end() {
+  auto* history = svc_.quiet_history();
+  if (history != nullptr && decrypted_ && !went_quiet_) history->ended_busy(quiet_key());
+}
+
+std::string InterceptHandler::quiet_key() const {
+  return UpstreamSessions::key(hello_.sni, dst_.to_string());
 }
 
 void InterceptHandler::make_inspector(SessionIo& /*io*/, Protocol label, bool alpn_h2) {

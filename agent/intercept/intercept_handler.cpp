@@ -20,7 +20,9 @@ InterceptHandler::InterceptHandler(InterceptService& service, const relay::Conne
   dst_.port = od.port();
 }
 
-InterceptHandler::~InterceptHandler() = default;
+InterceptHandler::~InterceptHandler() {
+  note_end();
+}
 
 // ---------------------------------------------------------------------------------------------
 // First bytes
@@ -347,6 +349,7 @@ void InterceptHandler::on_timeout(SessionIo& io, relay::TimeoutKind kind) {
     case Phase::kDecrypted:
       // Quiet for kQuietAfter: each TLS leg leaves OpenSSL for the record layer (its SSL
       // object, ~15 KiB, is freed) and the endpoints give back their grown buffers.
+      note_quiet();
       if (svc_.options().compact_idle_sessions) {
         compact(*down_, "client");
         compact(*up_, "upstream");

@@ -122,6 +122,13 @@ class InterceptHandler final : public relay::Handler {
   // A quiet leg leaves OpenSSL for the record layer (TlsEndpoint::compact), counted; a leg that
   // cannot (a CBC suite, bytes in flight, keys updated) stays on OpenSSL, logged at debug.
   void compact(TlsEndpoint& leg, const char* which);
+  // Whether this session's legs carry compaction's tracking (quiet_history.h): decided once,
+  // when its first leg is made.
+  bool track_compaction();
+  // The session's first quiet period, and its end: what the quiet history learns.
+  void note_quiet();
+  void note_end();
+  std::string quiet_key() const;
   TlsEndpoint* endpoint(relay::Side side) const;
 
   // ---- speculative handshake ----
@@ -190,6 +197,9 @@ class InterceptHandler final : public relay::Handler {
   bool raw_eof_[2] = {false, false};
   std::optional<relay::Side> first_raw_eof_;
   std::string verdict_reason_;  // the last reason given to the session table
+  std::optional<bool> track_compaction_;
+  bool decrypted_ = false;   // reached Phase::kDecrypted: the quiet history counts the session
+  bool went_quiet_ = false;  // ... and went quiet at least once
 
   std::unique_ptr<inspect::Inspector> inspector_;
   std::string last_brief_;

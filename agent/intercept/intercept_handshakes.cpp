@@ -14,7 +14,7 @@ using namespace handler_detail;  // the names below, and the helpers
 // Upstream leg
 
 Status InterceptHandler::make_upstream() {
-  auto up = TlsEndpoint::create(svc_.upstream_ctx(), Role::kClient);
+  auto up = TlsEndpoint::create(svc_.upstream_ctx(track_compaction()), Role::kClient);
   if (!up) return up.error();
   up_ = std::move(*up);
   UpstreamParams params{hello_.sni, hello_.alpn, dst_.address.to_string(), svc_.upstream_sessions(),
@@ -212,7 +212,7 @@ void InterceptHandler::begin_client_leg(SessionIo& io, std::shared_ptr<const cer
     if (auto cached = svc_.certs().staple(*forged_, epoch_now())) staple = *cached;
   }
   if (staple) params.ocsp_staple = *staple;
-  auto down = TlsEndpoint::create(svc_.client_leg_ctx(), Role::kServer);
+  auto down = TlsEndpoint::create(svc_.client_leg_ctx(track_compaction()), Role::kServer);
   if (!down) {
     setup_failed(down.error());
     return;

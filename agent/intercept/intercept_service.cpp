@@ -15,6 +15,7 @@ InterceptOptions options_from_config(const config::Config& cfg) {
   o.pinning_window = cfg.pinning_window;
   o.speculative_handshake = cfg.speculative_handshake;
   o.compact_idle_sessions = cfg.compact_idle_sessions;
+  o.compact_skip_after = cfg.compact_skip_after;
   // A hint holds a forged certificate: no more of them than the certificate cache may keep.
   o.speculation_hints = cfg.certs.cache_size;
   o.max_peek_bytes = std::min<std::size_t>(cfg.limits.max_hello_bytes, peek::kMaxPeekBytes);
@@ -28,7 +29,6 @@ Result<std::unique_ptr<InterceptService>> InterceptService::create(InterceptOpti
                                                                    certs::CertService& certs) {
   TlsContextOptions tls;
   tls.trust_store = options.trust_store;
-  tls.compact_idle = options.compact_idle_sessions;
   if (!options.keylog.empty()) {
     auto log = KeyLog::open(options.keylog);
     if (!log) return log.error();
@@ -48,12 +48,29 @@ Result<std::unique_ptr<InterceptService>> InterceptService::create(InterceptOpti
     svc->hints_ = std::make_unique<SpeculationHints>(svc->options_.speculation_hints,
                                                      svc->options_.speculation_ttl);
   }
-  auto up = make_upstream_ctx(tls);
-  if (!up) return up.error();
-  svc->upstream_ctx_ = std::move(*up);
-  auto down = make_client_leg_ctx(tls);
-  if (!down) return down.error();
-  svc->client_leg_ctx_ = std::move(*down);
+  // One pair of contexts, tracked when compaction is on, and an untracked pair beside it where
+  // tracking can be skipped (not with a key-log file: OpenSSL formats every secret for it anyway).
+  const bool compact = svc->options_.compact_idle_sessions;
+  const bool skippable =
+      compact && svc->options_.keylog.empty() && svc->options_.compact_skip_after > 0;
+  auto make_contexts = [&](bool track) -> Status {
+    tls.compact_idle = track;
+    WB_TRY_ASSIGN(svc->upstream_ctx_[track], make_upstream_ctx(tls));
+    WB_TRY_ASSIGN(svc->client_leg_ctx_[track], make_client_leg_ctx(tls));
+    return {};
+  };
+  WB_TRY(make_contexts(compact));
+  if (skippable) WB_TRY(make_contexts(false));
+  // Where there is one pair, both slots refer to it.
+  for (auto* slots : {&svc->upstream_ctx_, &svc->client_leg_ctx_}) {
+    for (int i = 0; i < 2; ++i) {
+      if (!(*slots)[i]) (*slots)[i] = share_ctx((*slots)[1 - i].get());
+    }
+  }
+  if (skippable) {
+    svc->quiet_history_ = std::make_unique<QuietHistory>(svc->options_.quiet_history,
+                                                         svc->options_.compact_skip_after);
+  }
   return svc;
 }
 
@@ -111,6 +128,8 @@ InterceptStats InterceptService::stats() const {
   s.speculative = counters_.speculative.load();
   s.speculative_aborted = counters_.speculative_aborted.load();
   s.compacted = counters_.compacted.load();
+  s.untracked = counters_.untracked.load();
+  s.untracked_quiet = counters_.untracked_quiet.load();
   if (verify_cache_) {
     s.verify_cache_hits = verify_cache_->hits();
     s.verify_cache_misses = verify_cache_->misses();
@@ -141,7 +160,9 @@ nlohmann::json to_json(const InterceptStats& s) {
           {"speculative_aborted", s.speculative_aborted},
           {"verify_cache_hits", s.verify_cache_hits},
           {"verify_cache_misses", s.verify_cache_misses},
-          {"compacted", s.compacted}};
+          {"compacted", s.compacted},
+          {"compaction_untracked", s.untracked},
+          {"compaction_untracked_quiet", s.untracked_quiet}};
 }
 
 }  // namespace wb::intercept

@@ -20,6 +20,7 @@
 #include "agent/config/config.h"
 #include "agent/intercept/keylog.h"
 #include "agent/intercept/ossl_types.h"
+#include "agent/intercept/quiet_history.h"
 #include "agent/intercept/speculation_hints.h"
 #include "agent/intercept/tls_contexts.h"
 #include "agent/peek/peek.h"
@@ -58,6 +59,11 @@ struct InterceptOptions {
   std::chrono::seconds speculation_ttl{600};
   // Quiet sessions' TLS legs leave OpenSSL for wirebump's record layers (TlsEndpoint::compact).
   bool compact_idle_sessions = true;
+  // Busy destinations skip compaction's tracking (quiet_history.h): after this many sessions in
+  // a row that closed before going quiet; 0: every session is tracked. Destinations remembered:
+  // quiet_history.
+  std::uint32_t compact_skip_after = 0;
+  std::size_t quiet_history = 4096;
   // Upstream verification successes kept (verify_cache.h); 0: every chain is verified.
   std::size_t verify_cache = 4096;
   std::chrono::seconds verify_cache_ttl{300};
@@ -94,6 +100,10 @@ struct InterceptStats {
   std::uint64_t verify_cache_hits = 0;    // upstream chains whose kept verification was used
   std::uint64_t verify_cache_misses = 0;  // ... verified by OpenSSL
   std::uint64_t compacted = 0;  // TLS legs handed from OpenSSL to the record layer when quiet
+  // Intercepted sessions whose legs skipped compaction's tracking (a busy destination), and
+  // those of them that went quiet all the same (they stay on OpenSSL: what the skip cost).
+  std::uint64_t untracked = 0;
+  std::uint64_t untracked_quiet = 0;
 };
 nlohmann::json to_json(const InterceptStats& stats);
 
@@ -117,8 +127,12 @@ class InterceptService {
   void set_block_quic(bool block) { block_quic_.store(block, std::memory_order_relaxed); }
   policy::Policy& policy() { return policy_; }
   certs::CertService& certs() { return certs_; }
-  SSL_CTX* upstream_ctx() const { return upstream_ctx_.get(); }
-  SSL_CTX* client_leg_ctx() const { return client_leg_ctx_.get(); }
+  // Each leg's context, with compaction's tracking (the key-log and message callbacks) or
+  // without it; the same context for both when compaction is off or a key-log file is written.
+  SSL_CTX* upstream_ctx(bool tracked) const { return upstream_ctx_[tracked].get(); }
+  SSL_CTX* client_leg_ctx(bool tracked) const { return client_leg_ctx_[tracked].get(); }
+  // Null when every session is tracked alike (see upstream_ctx).
+  QuietHistory* quiet_history() const { return quiet_history_.get(); }
   UpstreamSessions* upstream_sessions() const { return upstream_sessions_.get(); }
   // Null when the speculative handshake is off.
   SpeculationHints* speculation_hints() const { return hints_.get(); }
@@ -128,7 +142,7 @@ class InterceptService {
         client_rejected{0}, closed_without_data{0}, denied{0}, inspected_plaintext{0}, forged{0},
         forge_errors{0}, forge_ns_total{0}, forge_ns_max{0}, forge_queued{0},
         forge_wait_ns_total{0}, forge_wait_ns_max{0}, untrusted_upstreams{0}, upstream_resumed{0},
-        speculative{0}, speculative_aborted{0}, compacted{0};
+        speculative{0}, speculative_aborted{0}, compacted{0}, untracked{0}, untracked_quiet{0};
   };
   Counters& counters() { return counters_; }
   void record_forge_time(std::uint64_t ns);
@@ -147,8 +161,10 @@ class InterceptService {
   std::shared_ptr<UpstreamSessions> upstream_sessions_;
   std::unique_ptr<SpeculationHints> hints_;
   std::shared_ptr<VerifyCache> verify_cache_;
-  SslCtxPtr upstream_ctx_;
-  SslCtxPtr client_leg_ctx_;
+  std::unique_ptr<QuietHistory> quiet_history_;
+  // [0] untracked, [1] tracked: two references to one context when they are the same.
+  SslCtxPtr upstream_ctx_[2];
+  SslCtxPtr client_leg_ctx_[2];
   Counters counters_;
   std::atomic<bool> block_quic_;
 };

@@ -98,6 +98,8 @@ const json kStatus = {
       {"verify_cache_hits", 220},
       {"verify_cache_misses", 8},
       {"compacted", 380},
+      {"compaction_untracked", 1200},
+      {"compaction_untracked_quiet", 3},
       {"builtin_key_methods", true}}},
     {"certs",
      {{"cache",
@@ -147,7 +149,8 @@ TEST_F(CliRoundTrip, Status) {
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("key methods    OpenSSL built-in (RSA, EC)\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("compacted      380 TLS legs (quiet sessions on wirebump's record layer)\n"),
+  EXPECT_NE(r.out.find("compacted      380 TLS legs (quiet sessions on wirebump's record layer); "
+                       "untracked 1200 sessions of busy destinations (3 went quiet)\n"),
             std::string::npos)
       << r.out;
   EXPECT_TRUE(last_args("status").is_object());

@@ -69,6 +69,7 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_TRUE(c.tunnel_on_error);
   EXPECT_TRUE(c.speculative_handshake);
   EXPECT_TRUE(c.compact_idle_sessions);
+  EXPECT_EQ(c.compact_skip_after, 0u);
   EXPECT_TRUE(c.openssl_builtin_key_methods);
   EXPECT_TRUE(c.detect.https && c.detect.sips && c.detect.sip && c.detect.ms_turn);
   EXPECT_EQ(c.sip_malformed, SipMalformed::kRelay);
@@ -103,6 +104,7 @@ TEST(Config, EveryKeyAcceptsAGoodValue) {
   EXPECT_FALSE(c.tunnel_on_error);
   EXPECT_FALSE(c.speculative_handshake);
   EXPECT_FALSE(c.compact_idle_sessions);
+  EXPECT_EQ(c.compact_skip_after, 16u);
   EXPECT_FALSE(c.openssl_builtin_key_methods);
   EXPECT_EQ(c.learned_tunnel_ttl, std::chrono::seconds(600));
   EXPECT_EQ(c.pinning_window, std::chrono::seconds(0));
@@ -122,7 +124,7 @@ TEST(Config, EveryKeyAcceptsAGoodValue) {
   EXPECT_EQ(c.policy[0].sni, "*.bank.example");
   EXPECT_FALSE(c.policy[0].has_dst);
   EXPECT_EQ(c.policy[0].action, PolicyAction::kTunnel);
-  EXPECT_EQ(c.policy[0].line, 46);  // where `[[policy]]` stands in kEveryKeySet
+  EXPECT_EQ(c.policy[0].line, 47);  // where `[[policy]]` stands in kEveryKeySet
   EXPECT_TRUE(c.policy[1].has_dst);
   EXPECT_EQ(c.policy[1].dst.port, 8443);
   EXPECT_EQ(c.policy[1].match_string(), "198.51.100.0/24:8443");
@@ -239,6 +241,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"pin_dir = \"/tmp/pins\"", "1:11", "pin_dir", "under /sys/fs/bpf"},
         BadCase{"workers = -1", "1:11", "workers", "-1 is out of range (0..1024)"},
         BadCase{"workers = 5000", "1:11", "workers", "5000 is out of range"},
+        BadCase{"compact_skip_after = -1", "1:22", "compact_skip_after",
+                "-1 is out of range (0..1000000): sessions closed before going quiet"},
+        BadCase{"compact_skip_after = true", "1:22", "compact_skip_after", "expected an integer"},
         BadCase{"log_level = \"loud\"", "1:13", "log_level", "got \"loud\""},
         BadCase{"log_level = \"critical\"", "1:13", "log_level", "\"error\" or \"off\""},
         BadCase{"candidate_ports = [0]", "1:20", "candidate_ports[0]", "out of range (1..65535)"},

@@ -66,6 +66,7 @@ TEST(EffectiveConfig, ShowsEveryValueSetAndEveryDefault) {
                                "tunnel_on_error",
                                "speculative_handshake",
                                "compact_idle_sessions",
+                               "compact_skip_after",
                                "openssl_builtin_key_methods",
                                "learned_tunnel_ttl",
                                "pinning_window",

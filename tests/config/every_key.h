@@ -29,6 +29,7 @@ keylog = "/var/log/wb-keys.txt"
 tunnel_on_error = false
 speculative_handshake = false
 compact_idle_sessions = false
+compact_skip_after = 16
 openssl_builtin_key_methods = false
 learned_tunnel_ttl = 600
 pinning_window = 0

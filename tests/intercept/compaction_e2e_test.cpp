@@ -82,6 +82,54 @@ TEST_F(CompactionE2E, Tls12UpstreamLegIsCompactedToo) {
   EXPECT_TRUE(contains(c.log(), "enil dnoces")) << c.log();
 }
 
+// quiet_history.h: after compact_skip_after sessions that closed before going quiet, the next
+// session to that destination skips the tracking (it goes quiet, stays on OpenSSL and still
+// works), which brings the tracking back: the session after it is compacted again.
+TEST_F(CompactionE2E, BusyDestinationSkipsTrackingUntilASessionGoesQuiet) {
+  InterceptOptions options;
+  options.compact_skip_after = 3;
+  start_relay(start_server("-rev"), false, true, options);
+  allow_undetected("banner.example.test");
+  auto session = [&](const std::string& script) {
+    auto c = client(script, "TLS_AES_256_GCM_SHA384");
+    EXPECT_EQ(c.wait(15s), 0) << c.log();
+    // Ended: its handler has told the history (one worker, so before the next session).
+    EXPECT_TRUE(test::eventually([&] { return table_->snapshot().empty(); }, 5s));
+    return c.log();
+  };
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(contains(session("printf 'busy\\n'; sleep 0.3"), "ysub"));
+  }
+  EXPECT_EQ(service_->stats().untracked, 0u);
+  const std::string quiet = "printf 'first line\\n'; sleep 2; printf 'second line\\n'; sleep 0.5";
+  EXPECT_TRUE(contains(session(quiet), "enil dnoces"));
+  auto stats = service_->stats();
+  EXPECT_EQ(stats.intercepted, 4u) << logs();
+  EXPECT_EQ(stats.untracked, 1u);
+  EXPECT_EQ(stats.untracked_quiet, 1u);
+  EXPECT_EQ(stats.compacted, 0u);  // went quiet without the secrets: stayed on OpenSSL
+  EXPECT_TRUE(contains(session(quiet), "enil dnoces"));
+  stats = service_->stats();
+  EXPECT_EQ(stats.untracked, 1u);
+  EXPECT_EQ(stats.compacted, 2u) << logs();
+}
+
+// A key-log file makes OpenSSL format every secret anyway: every session stays tracked.
+TEST_F(CompactionE2E, KeyLogFileKeepsEverySessionTracked) {
+  InterceptOptions options;
+  options.compact_skip_after = 1;
+  start_relay(start_server("-rev"), /*keylog=*/true, true, options);
+  allow_undetected("banner.example.test");
+  EXPECT_EQ(service_->quiet_history(), nullptr);
+  for (int i = 0; i < 2; ++i) {
+    auto c = client("printf 'busy\\n'; sleep 0.3", "TLS_AES_256_GCM_SHA384");
+    EXPECT_EQ(c.wait(15s), 0) << c.log();
+    EXPECT_TRUE(test::eventually([&] { return table_->snapshot().empty(); }, 5s));
+  }
+  EXPECT_EQ(service_->stats().untracked, 0u);
+  EXPECT_EQ(service_->upstream_ctx(true), service_->upstream_ctx(false));
+}
+
 TEST_F(CompactionE2E, OffKeepsEverySessionOnOpenSsl) {
   InterceptOptions options;
   options.compact_idle_sessions = false;
