@@ -20,8 +20,8 @@
 # CPU ms per new connection and CPU s per GB. Output: a Markdown table + PNG charts.
 # Beside the CPU per new connection, every round measures its floor on this machine at that
 # moment: what OpenSSL alone spends on the two TLS 1.3 handshakes of an intercepted connection
-# ($build/tests/intercept/handshake_floor_bench, ~4 s, right before wb-intercept's new
-# connections), quoted as "x floor".
+# ($build/tests/intercept/handshake_floor_bench, ~8 s right before and again right after
+# wb-intercept's new connections, the mean of both), quoted as "x floor".
 #
 #   tests/bench/compare.sh [--build DIR] [--rounds N] [--out DIR] [--quick] [--only CFG,...] [--no-idle]
 #                          [--profile] [--idle-counts N,...]
@@ -188,8 +188,9 @@ verify() {  # cfg round
 
 measure_round() {  # cfg round
   local cfg=$1 r=$2
-  # The floor right before the CPU figure it is quoted beside (the agent idles meanwhile).
-  if [[ $cfg == wb-intercept ]]; then openssl_floor "$r"; fi
+  # The floor right before and right after the CPU figure it is quoted beside (the agent idles
+  # meanwhile), so that both see the machine as the figure did.
+  if [[ $cfg == wb-intercept ]]; then openssl_floor "$r" before; fi
   cfg_on "$cfg"
   if verify "$cfg" "$r"; then
     local prof=""
@@ -205,6 +206,7 @@ measure_round() {  # cfg round
       prof=$!
     fi
     cps "$cfg" "$r" "$cps_n"
+    if [[ $cfg == wb-intercept ]]; then openssl_floor "$r" after; fi
     if [[ -n $prof ]]; then
       wait "$prof" || true
       {

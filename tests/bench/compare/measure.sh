@@ -103,18 +103,33 @@ cps() {  # cfg round n [ports metric]: new HTTPS connections/s, every request a 
 # and one thread, on one server + one client TLS 1.3 handshake with wirebump's settings
 # (tests/intercept/handshake_floor_bench.cpp). Run in the same round as the CPU figures it is
 # quoted beside: the machine's speed moves by tens of percent within an hour, a floor from
-# another run would say as much about the machine as about the code. One second per variant
-# (~4 s in all, the three variants interleaved). Recorded as configuration openssl-floor; a
+# another run would say as much about the machine as about the code. And within a run: this
+# machine's speed swings by +-25 % from one ten seconds to the next (three floors within a minute:
+# 0.67, 0.92, 1.07 ms). So the variants alternate every 0.1 s (25 times, medians: their ratios
+# then hold to a few percent), and the floor quoted beside wb-intercept's CPU brackets it: taken
+# right before its new connections ("before", kept) and right after ("after": the mean of both
+# is recorded). ~8 s per measurement. Recorded as configuration openssl-floor; a
 # floor that fails is recorded as floor_failed (report.py then fails the run).
-openssl_floor() {  # round
+openssl_floor() {  # round [before|after]
   local out us why
-  out=$(timeout 120 "$floor_bin" 1 1 2>&1) || true
+  out=$(timeout 120 "$floor_bin" 0.1 25 2>&1) || true
   us=$(grep -m1 -E '^floor_us=[0-9]+ tracking_us=[0-9]+ providers_us=[0-9]+$' <<<"$out" || true)
   if [[ -z $us ]]; then
     why=$(tail -n 1 <<<"$out")
     echo "  openssl-floor: FAILED: ${why:-no output}" >&2
     record openssl-floor "$1" floor_failed "$(tr -s ' \t' '__' <<<"${why:-no output}")"
+    rm -f "$dir/floor-before"
     return 0
+  fi
+  if [[ ${2:-} == before ]]; then
+    echo "$us" >"$dir/floor-before"
+    return 0
+  fi
+  if [[ ${2:-} == after && -s $dir/floor-before ]]; then
+    us=$(printf '%s\n%s\n' "$(cat "$dir/floor-before")" "$us" | awk '
+      { for (i = 1; i <= NF; i++) { split($i, kv, "="); key[i] = kv[1]; sum[i] += kv[2] } }
+      END { for (i = 1; i <= NF; i++) printf "%s%s=%.0f", (i > 1 ? " " : ""), key[i], sum[i] / NR }')
+    rm -f "$dir/floor-before"
   fi
   local kv
   for kv in $us; do
