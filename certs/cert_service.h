@@ -102,6 +102,7 @@ class CertService final : public HttpBackend {
   KeyringInfo info(IssuerRole role) const;
   const std::string& crl_host() const { return crl_host_; }
   CacheStats cache_stats() const { return cache_.stats(); }
+  KeyPool::Progress key_pool() const { return pool_.progress(); }
   SerialStatus serial_status(std::string_view serial) const;
   std::uint64_t crl_number(IssuerRole role) const;
 

@@ -61,8 +61,13 @@ Result<EvpPkeyPtr> generate_pool_key(KeyType type) {
   return legacy_form(key.get());
 }
 
-KeyPool::KeyPool(std::size_t ec_keys, std::size_t rsa_keys) {
-  thread_ = std::thread([this, ec_keys, rsa_keys] { generate_all(ec_keys, rsa_keys); });
+KeyPool::KeyPool(std::size_t ec_keys, std::size_t rsa_keys)
+    : ec_wanted_(ec_keys), rsa_wanted_(rsa_keys) {
+  thread_ = std::thread([this, ec_keys, rsa_keys] {
+    generate_all(ec_keys, rsa_keys);
+    std::lock_guard lock(mu_);
+    done_ = true;
+  });
 }
 
 KeyPool::~KeyPool() {
@@ -123,6 +128,11 @@ bool KeyPool::wait_ready(std::chrono::milliseconds timeout) {
 std::size_t KeyPool::available(KeyType type) const {
   std::lock_guard lock(mu_);
   return type == KeyType::ec_p256 ? ec_.size() : rsa_.size();
+}
+
+KeyPool::Progress KeyPool::progress() const {
+  std::lock_guard lock(mu_);
+  return {ec_.size(), ec_wanted_, rsa_.size(), rsa_wanted_, done_};
 }
 
 }  // namespace wb::certs

@@ -64,6 +64,16 @@ class KeyPool {
   bool wait_ready(std::chrono::milliseconds timeout);
   std::size_t available(KeyType type) const;
 
+  // How far the generator is: keys made of each type against the number asked for, and whether
+  // it has finished (every key made, or given up on). Start-up work, not per connection: the
+  // RSA keys cost 0.1-0.6 s of CPU each here, which a benchmark must not count against the
+  // connections it measures (wirebump status shows it; tests/bench/compare.sh waits for it).
+  struct Progress {
+    std::size_t ec = 0, ec_wanted = 0, rsa = 0, rsa_wanted = 0;
+    bool done = false;
+  };
+  Progress progress() const;
+
  private:
   void generate_all(std::size_t ec_keys, std::size_t rsa_keys);
   std::vector<EvpPkeyPtr>& keys(KeyType type) { return type == KeyType::ec_p256 ? ec_ : rsa_; }
@@ -72,7 +82,9 @@ class KeyPool {
   std::condition_variable cv_;
   std::vector<EvpPkeyPtr> ec_, rsa_;
   std::size_t next_ec_ = 0, next_rsa_ = 0;
+  const std::size_t ec_wanted_, rsa_wanted_;
   bool stop_ = false;
+  bool done_ = false;  // generate_all returned
   std::thread thread_;
 };
 

@@ -119,6 +119,12 @@ void print_status(const nlohmann::json& s) {
     std::cout << "\ncert cache     hits " << number(cache, "hits") << ", misses "
               << number(cache, "misses") << ", evictions " << number(cache, "evictions")
               << ", size " << number(cache, "size") << "/" << number(cache, "capacity") << "\n";
+    if (s["certs"].contains("key_pool") && s["certs"]["key_pool"].is_object()) {
+      const auto& pool = s["certs"]["key_pool"];
+      std::cout << "key pool       EC " << number(pool, "ec") << "/" << number(pool, "ec_wanted")
+                << ", RSA " << number(pool, "rsa") << "/" << number(pool, "rsa_wanted")
+                << (pool.value("done", false) ? "" : " (generating)") << "\n";
+    }
   }
 }
 

@@ -163,7 +163,14 @@ void add_interception_status(json& out, const Interception* interception,
     const auto info = certs.info(role);
     issuers.push_back({{"role", role_name(role)}, {"issuer_id", info.issuer_id}});
   }
+  const auto pool = certs.key_pool();
   out["certs"] = {{"cache", cache_json(certs.cache_stats())},
+                  {"key_pool",
+                   {{"ec", pool.ec},
+                    {"ec_wanted", pool.ec_wanted},
+                    {"rsa", pool.rsa},
+                    {"rsa_wanted", pool.rsa_wanted},
+                    {"done", pool.done}}},
                   {"crl_host", certs.crl_host()},
                   {"issuers", issuers}};
   if (interception == nullptr) return;

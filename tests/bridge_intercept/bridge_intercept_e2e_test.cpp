@@ -217,6 +217,19 @@ TEST_F(BridgeIntercept, HttpsToNginxIsInterceptedWithTheIssuersChain) {
   EXPECT_GT(counter("intercepted"), before);
   // The default: the server certificate's key went the built-in way (openssl_builtin_key_methods).
   EXPECT_TRUE(interception().value("builtin_key_methods", false)) << interception().dump();
+  // The forging key pool finishes in the background: 4 EC and 2 RSA keys (CertConfig defaults).
+  json pool;
+  EXPECT_TRUE(eventually(
+      [&] {
+        pool = f().status().value("certs", json::object()).value("key_pool", json::object());
+        return pool.value("done", false);
+      },
+      60s))
+      << pool.dump();
+  EXPECT_EQ(pool.value("ec", 0), 4);
+  EXPECT_EQ(pool.value("ec_wanted", 0), 4);
+  EXPECT_EQ(pool.value("rsa", 0), 2);
+  EXPECT_EQ(pool.value("rsa_wanted", 0), 2);
 
   // The chain the client gets: the forged leaf, issued by the wirebump issuer, with the server's
   // names and the bridge's CRL DP / OCSP AIA (crl_host defaulted to br0's 192.0.2.254).

@@ -185,6 +185,18 @@ TEST(KeyPool, GeneratesInBackgroundAndHandsOutRoundRobin) {
   EXPECT_EQ(EVP_PKEY_get_bits(a.get()), 256);
 }
 
+TEST(KeyPool, ProgressCountsUpToDone) {
+  KeyPool pool(3, 2);
+  const auto early = pool.progress();
+  EXPECT_EQ(early.ec_wanted, 3u);
+  EXPECT_EQ(early.rsa_wanted, 2u);
+  EXPECT_FALSE(early.done);  // two RSA-2048 keys take far longer than this
+  ASSERT_TRUE(test::wait_for([&] { return pool.progress().done; }));
+  const auto done = pool.progress();
+  EXPECT_EQ(done.ec, 3u);
+  EXPECT_EQ(done.rsa, 2u);
+}
+
 TEST(KeyPool, EmptyPoolStillServesEcAndTimesOutRsa) {
   KeyPool pool(0, 0);
   auto ec = pool.get(KeyType::ec_p256);

@@ -102,8 +102,9 @@ const json kStatus = {
       {"compaction_untracked_quiet", 3},
       {"builtin_key_methods", true}}},
     {"certs",
-     {{"cache",
-       {{"hits", 10}, {"misses", 2}, {"evictions", 0}, {"size", 2}, {"capacity", 1024}}}}}};
+     {{"cache", {{"hits", 10}, {"misses", 2}, {"evictions", 0}, {"size", 2}, {"capacity", 1024}}},
+      {"key_pool",
+       {{"ec", 4}, {"ec_wanted", 4}, {"rsa", 1}, {"rsa_wanted", 2}, {"done", false}}}}}};
 
 TEST_F(CliRoundTrip, Status) {
   answer("status", kStatus);
@@ -132,6 +133,8 @@ TEST_F(CliRoundTrip, Status) {
   expect_cell(r.out, "SESSIONS", "ms-turn", "1", true);
   EXPECT_NE(r.out.find("cert cache     hits 10, misses 2, evictions 0, size 2/1024"),
             std::string::npos);
+  EXPECT_NE(r.out.find("key pool       EC 4/4, RSA 1/2 (generating)\n"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("relay          accepted 812, upstream failed 1, port fallback 4, "
                        "spliced 3.0 MiB\n"),
             std::string::npos)

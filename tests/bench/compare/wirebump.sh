@@ -39,13 +39,25 @@ TOML
   wb_leader=$!
   local _
   for _ in $(seq 1 100); do
-    wb status >/dev/null 2>&1 && { wb_rule=""; return 0; }
+    wb status >/dev/null 2>&1 && { wb_rule=""; wb_wait_key_pool; return 0; }
     kill -0 "$wb_leader" 2>/dev/null || break
     sleep 0.2
   done
   echo "compare: the wirebump agent did not start; its log:" >&2
   tail -20 "$dir/wirebump/agent.log" >&2
   return 1
+}
+
+# The agent answers once it can forge (one key of each type); the rest of its key pool (RSA-2048
+# keys at 0.1-0.6 s of CPU each) is made in the background after that. Start-up work, not per
+# connection: a measurement must not begin before it is done (at most 60 s, then say so).
+wb_wait_key_pool() {
+  local _
+  for _ in $(seq 1 300); do
+    [[ $(wb status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("certs", {}).get("key_pool", {}).get("done", False))' 2>/dev/null) == True ]] && return 0
+    sleep 0.2
+  done
+  echo "  compare: the agent's key pool was still being made after 60 s; measuring anyway" >&2
 }
 
 wb_stop() {
