@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "agent/intercept/builtin_key_methods.h"
+#include "agent/intercept/ossl_types.h"
 #include "certs/ossl.h"
 #include "tests/intercept/bench_support.h"
 #include "tests/intercept/test_pki.h"
@@ -46,14 +47,8 @@ namespace {
 using wb::intercept::BuiltinKeyMethods;
 using wb::test::bench::median;
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-using CtxOwner = std::unique_ptr<SSL_CTX, SslCtxFree>;
-using SslOwner = std::unique_ptr<SSL, SslFree>;
+using wb::intercept::SslCtxPtr;
+using wb::intercept::SslPtr;
 
 // This thread's CPU time: with several threads each counts its own.
 double cpu_seconds() {
@@ -66,15 +61,15 @@ void no_keylog(const SSL*, const char*) {}
 void no_msg(int, int, int, const void*, size_t, SSL*, void*) {}
 
 struct Contexts {
-  CtxOwner server;
-  CtxOwner client;
+  SslCtxPtr server;
+  SslCtxPtr client;
 };
 
 // Both contexts for one variant. The server's key is converted to built-in form, as
 // certs::key_from_pem and the forging pool do for the bridge's keys.
 Contexts make_contexts(const wb::test::CertAndKey& leaf, bool tracking) {
-  Contexts c{CtxOwner(SSL_CTX_new(TLS_server_method())),
-             CtxOwner(SSL_CTX_new(TLS_client_method()))};
+  Contexts c{SslCtxPtr(SSL_CTX_new(TLS_server_method())),
+             SslCtxPtr(SSL_CTX_new(TLS_client_method()))};
   auto key = wb::certs::legacy_form(leaf.key.get());
   // The leaf alone, as the lab's nginx sends it: the client parses one certificate.
   if (!key.ok() ||
@@ -104,8 +99,8 @@ Contexts make_contexts(const wb::test::CertAndKey& leaf, bool tracking) {
 
 // One full handshake between fresh endpoints; false if it did not complete.
 bool handshake(const Contexts& c) {
-  SslOwner client(SSL_new(c.client.get()));
-  SslOwner server(SSL_new(c.server.get()));
+  SslPtr client(SSL_new(c.client.get()));
+  SslPtr server(SSL_new(c.server.get()));
   BIO* client_bio = nullptr;
   BIO* server_bio = nullptr;
   if (!client || !server || BIO_new_bio_pair(&client_bio, 0, &server_bio, 0) != 1) return false;
