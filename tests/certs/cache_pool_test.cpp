@@ -185,7 +185,7 @@ TEST(KeyPool, GeneratesInBackgroundAndHandsOutRoundRobin) {
   EXPECT_EQ(EVP_PKEY_get_bits(a.get()), 256);
 }
 
-TEST(KeyPool, ProgressCountsUpToDone) {
+TEST(KeyPool, ProgressCountsUntilDone) {
   KeyPool pool(3, 2);
   const auto early = pool.progress();
   EXPECT_EQ(early.ec_wanted, 3u);
